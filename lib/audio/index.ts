@@ -1,0 +1,2 @@
+// The audio namespace of slimspeech (see DESIGN.md).
+export {};

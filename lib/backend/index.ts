@@ -1,0 +1,2 @@
+export { useBackend, currentBackend } from './use_backend';
+export type { BackendInfo, BackendName } from './use_backend';

@@ -1,0 +1,2 @@
+// The data namespace of slimspeech (see DESIGN.md).
+export {};

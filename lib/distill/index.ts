@@ -1,0 +1,2 @@
+// The distill namespace of slimspeech (see DESIGN.md).
+export {};

@@ -1,0 +1,2 @@
+// The experiments namespace of slimspeech (see DESIGN.md).
+export {};

@@ -1,0 +1,2 @@
+// The metrics namespace of slimspeech (see DESIGN.md).
+export {};

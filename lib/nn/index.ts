@@ -1,0 +1,2 @@
+// The nn namespace of slimspeech (see DESIGN.md).
+export {};

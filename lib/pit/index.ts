@@ -1,0 +1,2 @@
+// The pit namespace of slimspeech (see DESIGN.md).
+export {};

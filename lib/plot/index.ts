@@ -1,0 +1,2 @@
+// The plot namespace of slimspeech (see DESIGN.md).
+export {};

@@ -1,0 +1,2 @@
+// The prune namespace of slimspeech (see DESIGN.md).
+export {};

@@ -1,0 +1,2 @@
+// The slim namespace of slimspeech (see DESIGN.md).
+export {};

@@ -1,0 +1,2 @@
+// The train namespace of slimspeech (see DESIGN.md).
+export {};
