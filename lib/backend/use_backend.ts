@@ -1,5 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmTraining } from './wasm_training';
+import { registerConvGradients } from './conv_gradients';
+import { registerMatMulGradient } from './matmul_gradient';
+import { registerCpuFixes } from './cpu_fixes';
 
 /** A backend name accepted by {@link useBackend}. */
 export type BackendName = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu' | 'webgl';
@@ -67,6 +70,7 @@ async function tryWasm(): Promise<string | undefined> {
 
 async function tryPlain(name: 'cpu' | 'webgl'): Promise<string | undefined> {
   if (!tf.findBackendFactory(name)) return `no '${name}' backend in this environment`;
+  if (name === 'cpu') registerCpuFixes();
   if (!(await tf.setBackend(name))) return `the ${name} backend failed to initialise`;
   return undefined;
 }
@@ -110,6 +114,8 @@ export async function useBackend(name: BackendName | string = 'auto'): Promise<B
   for (const candidate of order) {
     const reason = await attempt(candidate);
     if (reason === undefined) {
+      registerConvGradients();
+      registerMatMulGradient();
       await tf.ready();
       current = {
         name: candidate,

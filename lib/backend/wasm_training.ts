@@ -1,4 +1,223 @@
-/** Registers, for the wasm backend, the training kernels tfjs's wasm backend lacks or runs naively. */
+import * as tf from '@tensorflow/tfjs';
+import { backend_util } from '@tensorflow/tfjs';
+import { kernelModule, WasmBackend } from './wasm_kernels';
+import { setDilatedKernelsPredicate } from './conv_gradients';
+
+type Conv2DInfo = backend_util.Conv2DInfo;
+type Attrs = Record<string, unknown>;
+type KernelArgs = { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs?: Attrs };
+
+function conv2dInfo(xShape: number[], filterShape: number[], attrs: Attrs, depthwise: boolean): Conv2DInfo {
+  const dataFormat = backend_util.convertConv2DDataFormat((attrs.dataFormat as 'NHWC' | 'NCHW') ?? 'NHWC');
+  if (dataFormat !== 'channelsLast') {
+    throw new Error(`slimspeech wasm kernels support channels-last (NHWC) convolutions only, got ${attrs.dataFormat}`);
+  }
+  return backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number], filterShape as [number, number, number, number],
+    attrs.strides as [number, number] | number, (attrs.dilations as [number, number] | number) ?? 1,
+    attrs.pad as 'same' | 'valid', attrs.dimRoundingMode as 'floor' | undefined, depthwise, dataFormat);
+}
+
+function convArgs(ci: Conv2DInfo): number[] {
+  return [ci.batchSize, ci.inHeight, ci.inWidth, ci.inChannels, ci.filterHeight, ci.filterWidth, ci.outHeight,
+    ci.outWidth, ci.strideHeight, ci.strideWidth, ci.dilationHeight, ci.dilationWidth, ci.padInfo.top,
+    ci.padInfo.left];
+}
+
+/** A 1x1, stride-1, unpadded convolution is a plain matmul over positions: no im2col needed. */
+function isPointwise(ci: Conv2DInfo): boolean {
+  return ci.filterHeight === 1 && ci.filterWidth === 1 && ci.strideHeight === 1 && ci.strideWidth === 1 &&
+    ci.padInfo.top === 0 && ci.padInfo.left === 0 && ci.padInfo.bottom === 0 && ci.padInfo.right === 0;
+}
+
+/** dW = im2col(x)^T @ dy: [KH*KW*Cin, Cout]. */
+function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const be = backend as WasmBackend;
+  const km = kernelModule(be);
+  const { x, dy } = inputs;
+  const filterShape = (attrs as Attrs).filterShape as number[];
+  const ci = conv2dInfo(x.shape, filterShape, attrs as Attrs, false);
+  const rows = ci.batchSize * ci.outHeight * ci.outWidth;
+  const patch = ci.filterHeight * ci.filterWidth * ci.inChannels;
+  const out = be.makeOutput(filterShape, 'float32');
+  let cols = km.ptr(x);
+  if (!isPointwise(ci)) {
+    cols = km.scratchFloats(1, rows * patch);
+    km.k.im2col(km.ptr(x), cols, ...(convArgs(ci) as [number, number, number, number, number, number, number,
+      number, number, number, number, number, number, number]));
+  }
+  km.matmul(1, patch, ci.outChannels, rows, cols, 0, true, km.ptr(dy), 0, false, km.ptr(out));
+  return out;
+}
+
+/** dx = col2im(dy @ W^T). */
+function conv2DBackpropInput({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const be = backend as WasmBackend;
+  const km = kernelModule(be);
+  const { dy, filter } = inputs;
+  const inputShape = (attrs as Attrs).inputShape as number[];
+  const ci = conv2dInfo(inputShape, filter.shape, attrs as Attrs, false);
+  const rows = ci.batchSize * ci.outHeight * ci.outWidth;
+  const patch = ci.filterHeight * ci.filterWidth * ci.inChannels;
+  const out = be.makeOutput(inputShape, 'float32');
+  if (isPointwise(ci)) {
+    km.matmul(1, rows, patch, ci.outChannels, km.ptr(dy), 0, false, km.ptr(filter), 0, true, km.ptr(out));
+    return out;
+  }
+  const cols = km.scratchFloats(1, rows * patch);
+  km.matmul(1, rows, patch, ci.outChannels, km.ptr(dy), 0, false, km.ptr(filter), 0, true, cols);
+  km.k.col2im(cols, km.ptr(out), ...(convArgs(ci) as [number, number, number, number, number, number, number,
+    number, number, number, number, number, number, number]));
+  return out;
+}
+
+function depthwiseArgs(ci: Conv2DInfo): [number, number, number, number, number, number, number, number, number,
+  number, number, number, number, number, number] {
+  return [ci.batchSize, ci.inHeight, ci.inWidth, ci.inChannels, ci.outChannels / ci.inChannels, ci.filterHeight,
+    ci.filterWidth, ci.outHeight, ci.outWidth, ci.strideHeight, ci.strideWidth, ci.dilationHeight,
+    ci.dilationWidth, ci.padInfo.top, ci.padInfo.left];
+}
+
+function depthwiseBackpropFilter({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const be = backend as WasmBackend;
+  const km = kernelModule(be);
+  const { x, dy } = inputs;
+  const filterShape = (attrs as Attrs).filterShape as number[];
+  const ci = conv2dInfo(x.shape, filterShape, attrs as Attrs, true);
+  const out = be.makeOutput(filterShape, 'float32');
+  km.k.depthwise_backprop_filter(km.ptr(x), km.ptr(dy), km.ptr(out), ...depthwiseArgs(ci));
+  return out;
+}
+
+function depthwiseBackpropInput({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const be = backend as WasmBackend;
+  const km = kernelModule(be);
+  const { dy, filter } = inputs;
+  const inputShape = (attrs as Attrs).inputShape as number[];
+  const ci = conv2dInfo(inputShape, filter.shape, attrs as Attrs, true);
+  const out = be.makeOutput(inputShape, 'float32');
+  km.k.depthwise_backprop_input(km.ptr(dy), km.ptr(filter), km.ptr(out), ...depthwiseArgs(ci));
+  return out;
+}
+
+/** Batched matmul on the SIMD GEMM for every transpose combination and broadcast batch. */
+function makeBatchMatMul(fallback: tf.KernelFunc) {
+  return (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
+    const { inputs, backend, attrs } = args;
+    const { a, b } = inputs;
+    const transposeA = Boolean(attrs?.transposeA);
+    const transposeB = Boolean(attrs?.transposeB);
+    if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) {
+      return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
+    }
+    const ra = a.shape.length, rb = b.shape.length;
+    const M = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+    const K = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+    const Kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
+    const N = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+    if (K !== Kb) {
+      throw new Error(`Error in matMul: inner shapes (${K}) and (${Kb}) of Tensors with shapes ${a.shape} and ` +
+        `${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
+    }
+    const outerA = a.shape.slice(0, -2), outerB = b.shape.slice(0, -2);
+    const batchA = outerA.reduce((p, q) => p * q, 1), batchB = outerB.reduce((p, q) => p * q, 1);
+    const outer = tf.backend_util.assertAndGetBroadcastShape(outerA, outerB);
+    const batch = outer.reduce((p, q) => p * q, 1);
+    // Only whole-batch broadcasting maps onto a stride; anything finer goes to tfjs's kernel.
+    if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) {
+      return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
+    }
+    const be = backend as WasmBackend;
+    const km = kernelModule(be);
+    const out = be.makeOutput([...outer, M, N], 'float32');
+    km.matmul(batch, M, N, K, km.ptr(a), batchA === 1 ? 0 : M * K, transposeA, km.ptr(b), batchB === 1 ? 0 : K * N,
+      transposeB, km.ptr(out));
+    return out;
+  };
+}
+
+function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const be = backend as WasmBackend;
+  const km = kernelModule(be);
+  const { x, segmentIds } = inputs;
+  const numSegments = (attrs as Attrs).numSegments as number;
+  if (x.dtype !== 'float32') throw new Error(`UnsortedSegmentSum on wasm supports float32 data, got ${x.dtype}`);
+  const n = segmentIds.shape.reduce((p, q) => p * q, 1);
+  const inner = x.shape.slice(segmentIds.shape.length).reduce((p, q) => p * q, 1);
+  const out = be.makeOutput([numSegments, ...x.shape.slice(segmentIds.shape.length)], 'float32');
+  km.k.unsorted_segment_sum(km.ptr(x), km.ptr(segmentIds), km.ptr(out), n, inner, numSegments);
+  return out;
+}
+
+function poolInfo(xShape: number[], attrs: Attrs): Conv2DInfo {
+  return backend_util.computePool2DInfo(xShape as [number, number, number, number],
+    attrs.filterSize as [number, number] | number, attrs.strides as [number, number] | number, 1,
+    attrs.pad as 'same' | 'valid', attrs.dimRoundingMode as 'floor' | undefined);
+}
+
+/** tfjs's wasm MaxPoolGrad and AvgPoolGrad return wrong values (test/backend/ops_gradients.test.ts). */
+function maxPoolGrad({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const be = backend as WasmBackend;
+  const km = kernelModule(be);
+  const { dy, input } = inputs;
+  const pi = poolInfo(input.shape, attrs as Attrs);
+  const out = be.makeOutput(input.shape, 'float32');
+  km.k.max_pool_backprop(km.ptr(input), km.ptr(dy), km.ptr(out), pi.batchSize, pi.inHeight, pi.inWidth,
+    pi.inChannels, pi.filterHeight, pi.filterWidth, pi.outHeight, pi.outWidth, pi.strideHeight, pi.strideWidth,
+    pi.dilationHeight, pi.dilationWidth, pi.padInfo.top, pi.padInfo.left);
+  return out;
+}
+
+function avgPoolGrad({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const be = backend as WasmBackend;
+  const km = kernelModule(be);
+  const { dy, input } = inputs;
+  const pi = poolInfo(input.shape, attrs as Attrs);
+  const out = be.makeOutput(input.shape, 'float32');
+  km.k.avg_pool_backprop(km.ptr(dy), km.ptr(out), pi.batchSize, pi.inHeight, pi.inWidth, pi.inChannels,
+    pi.filterHeight, pi.filterWidth, pi.outHeight, pi.outWidth, pi.strideHeight, pi.strideWidth, pi.padInfo.top,
+    pi.padInfo.left);
+  return out;
+}
+
+function register(kernelName: string, kernelFunc: tf.KernelFunc): void {
+  if (tf.getKernel(kernelName, 'wasm')) tf.unregisterKernel(kernelName, 'wasm');
+  tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+}
+
+let registered = false;
+
+/** Names of the wasm kernels slimspeech registers (replacing tfjs's where one exists). */
+export const WASM_TRAINING_KERNELS = [
+  'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter',
+  'DepthwiseConv2dNativeBackpropInput', 'BatchMatMul', 'UnsortedSegmentSum', 'MaxPoolGrad', 'AvgPoolGrad',
+];
+
+/**
+ * Registers, for the wasm backend, the training kernels tfjs's wasm backend lacks
+ * (Conv2DBackpropFilter, the depthwise backprops, UnsortedSegmentSum for gather gradients), gets wrong
+ * (MaxPoolGrad, AvgPoolGrad) or runs on a naive loop (Conv2DBackpropInput; BatchMatMul with a transpose or a batch, i.e. every matmul gradient),
+ * all backed by the SIMD kernels of lib/backend/kernels/kernels.c working in place on the backend's heap.
+ * These kernels honour dilations, which conv_gradients.ts then uses. Idempotent.
+ *
+ * `SLIMSPEECH_WASM_KERNELS=minimal` registers only what training cannot do without (the filter and
+ * depthwise gradients, UnsortedSegmentSum, dilated gradients), leaving tfjs's own BatchMatMul and
+ * Conv2DBackpropInput in place: the "before" configuration of the benchmarks.
+ */
 export async function registerWasmTraining(): Promise<void> {
-  // filled in by the kernel work
+  if (registered) return;
+  registered = true;
+  const minimal = typeof process !== 'undefined' && process.env?.SLIMSPEECH_WASM_KERNELS === 'minimal';
+  register('Conv2DBackpropFilter', conv2DBackpropFilter as unknown as tf.KernelFunc);
+  register('DepthwiseConv2dNativeBackpropFilter', depthwiseBackpropFilter as unknown as tf.KernelFunc);
+  register('DepthwiseConv2dNativeBackpropInput', depthwiseBackpropInput as unknown as tf.KernelFunc);
+  register('UnsortedSegmentSum', unsortedSegmentSum as unknown as tf.KernelFunc);
+  register('MaxPoolGrad', maxPoolGrad as unknown as tf.KernelFunc);
+  register('AvgPoolGrad', avgPoolGrad as unknown as tf.KernelFunc);
+  if (!minimal) {
+    register('Conv2DBackpropInput', conv2DBackpropInput as unknown as tf.KernelFunc);
+    const stock = tf.getKernel('BatchMatMul', 'wasm');
+    if (stock) register('BatchMatMul', makeBatchMatMul(stock.kernelFunc) as unknown as tf.KernelFunc);
+  }
+  setDilatedKernelsPredicate(() => !minimal && tf.getBackend() === 'wasm');
 }

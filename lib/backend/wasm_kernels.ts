@@ -1,0 +1,100 @@
+import * as tf from '@tensorflow/tfjs';
+import { KERNELS_WASM_BASE64 } from './wasm_kernels_binary';
+
+/** The parts of tfjs's BackendWasm that slimspeech's kernels use. */
+export interface WasmBackend {
+  wasm: {
+    asm: { memory: WebAssembly.Memory };
+    _malloc(bytes: number): number;
+    _free(ptr: number): void;
+  };
+  dataIdMap: { get(dataId: unknown): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: unknown, force?: boolean): boolean;
+}
+
+/** Exports of lib/backend/kernels/kernels.c (pointers are byte offsets on the backend's heap). */
+export interface KernelExports {
+  batch_matmul(batch: number, M: number, N: number, K: number, a: number, strideA: number, transA: number,
+    b: number, strideB: number, transB: number, c: number, accumulate: number, scratch: number): void;
+  gemm_scratch_floats(N: number): number;
+  im2col(x: number, cols: number, B: number, H: number, W: number, C: number, KH: number, KW: number,
+    OH: number, OW: number, sh: number, sw: number, dh: number, dw: number, pt: number, pl: number): void;
+  col2im(cols: number, dx: number, B: number, H: number, W: number, C: number, KH: number, KW: number,
+    OH: number, OW: number, sh: number, sw: number, dh: number, dw: number, pt: number, pl: number): void;
+  depthwise_backprop_filter(x: number, dy: number, out: number, B: number, H: number, W: number, C: number,
+    M: number, KH: number, KW: number, OH: number, OW: number, sh: number, sw: number, dh: number, dw: number,
+    pt: number, pl: number): void;
+  depthwise_backprop_input(dy: number, filter: number, out: number, B: number, H: number, W: number, C: number,
+    M: number, KH: number, KW: number, OH: number, OW: number, sh: number, sw: number, dh: number, dw: number,
+    pt: number, pl: number): void;
+  unsorted_segment_sum(data: number, ids: number, out: number, n: number, inner: number, numSegments: number): void;
+  max_pool_backprop(x: number, dy: number, dx: number, B: number, H: number, W: number, C: number, KH: number,
+    KW: number, OH: number, OW: number, sh: number, sw: number, dh: number, dw: number, pt: number, pl: number): void;
+  avg_pool_backprop(dy: number, dx: number, B: number, H: number, W: number, C: number, KH: number, KW: number,
+    OH: number, OW: number, sh: number, sw: number, pt: number, pl: number): void;
+}
+
+const STACK_BYTES = 1 << 16;
+
+/** A kernel module instance bound to one wasm backend, with grow-only scratch buffers on its heap. */
+export class KernelModule {
+  readonly k: KernelExports;
+  private scratch: { ptr: number; bytes: number }[] = [];
+
+  constructor(private readonly backend: WasmBackend) {
+    const bytes = decodeBase64(KERNELS_WASM_BASE64);
+    const mod = new WebAssembly.Module(bytes);
+    const inst = new WebAssembly.Instance(mod, { env: { memory: backend.wasm.asm.memory } });
+    const stack = backend.wasm._malloc(STACK_BYTES);
+    (inst.exports.__stack_pointer as WebAssembly.Global).value = (stack + STACK_BYTES) & ~15;
+    this.k = inst.exports as unknown as KernelExports;
+  }
+
+  /** Heap offset of a tensor's data. */
+  ptr(t: tf.TensorInfo): number {
+    const d = this.backend.dataIdMap.get(t.dataId);
+    if (!d) throw new Error('slimspeech wasm kernel: tensor data is not on the wasm backend');
+    return d.memoryOffset;
+  }
+
+  /** Scratch buffer `slot` of at least `floats` floats (valid until the next call for that slot). */
+  scratchFloats(slot: number, floats: number): number {
+    const bytes = Math.max(64, floats * 4);
+    const s = this.scratch[slot];
+    if (s && s.bytes >= bytes) return s.ptr;
+    if (s) this.backend.wasm._free(s.ptr);
+    const grown = Math.ceil(bytes * 1.25 / 4096) * 4096;
+    const ptr = this.backend.wasm._malloc(grown);
+    if (!ptr) throw new Error(`slimspeech wasm kernel: out of memory allocating ${grown} bytes of scratch`);
+    this.scratch[slot] = { ptr, bytes: grown };
+    return ptr;
+  }
+
+  /** C[batch, M, N] = op(A) @ op(B) on heap offsets; stride 0 broadcasts an operand over the batch. */
+  matmul(batch: number, M: number, N: number, K: number, a: number, strideA: number, transA: boolean,
+    b: number, strideB: number, transB: boolean, c: number): void {
+    const scratch = this.scratchFloats(0, this.k.gemm_scratch_floats(N));
+    this.k.batch_matmul(batch, M, N, K, a, strideA, transA ? 1 : 0, b, strideB, transB ? 1 : 0, c, 0, scratch);
+  }
+}
+
+const modules = new WeakMap<object, KernelModule>();
+
+/** The kernel module for a wasm backend instance, instantiated on first use. */
+export function kernelModule(backend: WasmBackend): KernelModule {
+  let m = modules.get(backend);
+  if (!m) {
+    m = new KernelModule(backend);
+    modules.set(backend, m);
+  }
+  return m;
+}
+
+function decodeBase64(b64: string): Uint8Array {
+  if (typeof Buffer !== 'undefined') return new Uint8Array(Buffer.from(b64, 'base64'));
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
