@@ -11,6 +11,8 @@ export { tf };
 export { useBackend, currentBackend } from './backend';
 export type { BackendInfo, BackendName } from './backend';
 export * as nn from './nn';
+export { saveModel, loadModel, exportLayersModel, manualSeed } from './nn';
+export type { Ctx } from './nn';
 export * as audio from './audio';
 export * as data from './data';
 export * as distill from './distill';

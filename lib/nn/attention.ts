@@ -1,0 +1,199 @@
+import * as tf from '@tensorflow/tfjs';
+import { Ctx, Module, registerModule } from './module';
+import { Linear } from './linear';
+import { LayerNorm } from './norm';
+import { dropout } from './dropout';
+import { activate, ActivationName } from './activations';
+import { xavierUniform } from './init';
+
+/** Arguments of {@link MultiHeadAttention}. */
+export interface MultiHeadAttentionArgs {
+  /** Model width E (last axis of queries, keys, values and output). */
+  embedDim: number;
+  /** Attention heads (0 is allowed: a fully pruned block outputs only the output bias). */
+  numHeads: number;
+  /** Width of one head. Default embedDim / numHeads. */
+  headDim?: number;
+  /** Dropout on the attention probabilities, in training. Default 0. */
+  dropout?: number;
+  /** Biases on the projections. Default true. */
+  bias?: boolean;
+}
+
+/** Options of {@link MultiHeadAttention.attend}. */
+export interface AttendOptions {
+  /** [batch, S] with 1 where a key is padding (masked out). Default: none. */
+  keyPaddingMask?: tf.Tensor;
+  /** [T, S] additive mask (e.g. -Infinity above the diagonal for causal attention). Default: none. */
+  attnMask?: tf.Tensor;
+}
+
+/**
+ * Multi-head scaled dot-product attention (torch.nn.MultiheadAttention, batch_first=True):
+ * softmax(Q K^T / sqrt(d)) V per head, heads concatenated and projected. Queries, keys and values have
+ * their own projections qProj, kProj, vProj [E, heads*d] (PyTorch packs them in in_proj_weight), so that
+ * heads can be pruned; outProj is [heads*d, E]. With `ctx.taps`, the head-averaged attention
+ * probabilities [batch, T, S] are recorded under '<path>.attention'.
+ */
+export class MultiHeadAttention extends Module {
+  readonly embedDim: number;
+  readonly numHeads: number;
+  readonly headDim: number;
+  readonly dropoutP: number;
+  readonly qProj: Linear;
+  readonly kProj: Linear;
+  readonly vProj: Linear;
+  readonly outProj: Linear;
+
+  constructor(args: MultiHeadAttentionArgs) {
+    super();
+    this.embedDim = args.embedDim;
+    this.numHeads = args.numHeads;
+    this.headDim = args.headDim ?? args.embedDim / Math.max(args.numHeads, 1);
+    if (!Number.isInteger(this.headDim)) {
+      throw new Error(`MultiHeadAttention: embedDim ${args.embedDim} is not divisible by numHeads ${args.numHeads}; give headDim`);
+    }
+    this.dropoutP = args.dropout ?? 0;
+    const bias = args.bias ?? true;
+    const inner = this.numHeads * this.headDim;
+    this.qProj = this.addModule('qProj', new Linear({ inFeatures: this.embedDim, outFeatures: inner, bias }));
+    this.kProj = this.addModule('kProj', new Linear({ inFeatures: this.embedDim, outFeatures: inner, bias }));
+    this.vProj = this.addModule('vProj', new Linear({ inFeatures: this.embedDim, outFeatures: inner, bias }));
+    this.outProj = this.addModule('outProj', new Linear({ inFeatures: inner, outFeatures: this.embedDim, bias }));
+    // PyTorch: xavier_uniform_ on the packed [3E, E] in-projection, zero biases.
+    for (const p of [this.qProj, this.kProj, this.vProj]) {
+      p.weight.assign(tf.tensor(xavierUniform(this.embedDim * inner, this.embedDim, 3 * inner), [this.embedDim, inner]));
+      p.bias?.assign(tf.zerosLike(p.bias));
+    }
+    this.outProj.bias?.assign(tf.zerosLike(this.outProj.bias));
+  }
+
+  /** Self-attention: x [batch, T, E] -> [batch, T, E]. */
+  forward(x: tf.Tensor, ctx: Ctx): tf.Tensor {
+    return tf.tidy(() => this.attend(x, x, x, ctx).output);
+  }
+
+  /**
+   * Attention of queries q [batch, T, E] over keys k and values v [batch, S, E].
+   * Returns the output [batch, T, E] and the head-averaged probabilities [batch, T, S].
+   */
+  attend(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, ctx: Ctx, opts: AttendOptions = {}): { output: tf.Tensor; weights: tf.Tensor } {
+    for (const [n, t] of [['query', q], ['key', k], ['value', v]] as const) {
+      if (t.rank !== 3 || t.shape[2] !== this.embedDim) {
+        throw new Error(`MultiHeadAttention${this.path ? ` '${this.path}'` : ''}: ${n} must be [batch, time, ${this.embedDim}], got [${t.shape}]`);
+      }
+    }
+    const B = q.shape[0] as number, T = q.shape[1] as number;
+    const S = k.shape[1] as number;
+    const H = this.numHeads, d = this.headDim;
+    const out = tf.tidy(() => {
+      if (H === 0) {
+        const y = this.outProj.forward(tf.zeros([B, T, 0]), ctx);
+        return { output: y, weights: tf.zeros([B, T, S]) };
+      }
+      const split = (t: tf.Tensor, L: number) =>
+        tf.reshape(tf.transpose(tf.reshape(t, [B, L, H, d]), [0, 2, 1, 3]), [B * H, L, d]);
+      const qh = split(this.qProj.forward(q, ctx), T);             // [B*H, T, d]
+      const kh = split(this.kProj.forward(k, ctx), S);             // [B*H, S, d]
+      const vh = split(this.vProj.forward(v, ctx), S);             // [B*H, S, d]
+      let scores = tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(d)); // [B*H, T, S]
+      if (opts.attnMask) scores = tf.add(scores, opts.attnMask);
+      if (opts.keyPaddingMask) {
+        const m = tf.reshape(tf.tile(tf.expandDims(tf.cast(opts.keyPaddingMask, 'float32'), 1), [1, H, 1]), [B * H, 1, S]);
+        scores = tf.add(scores, tf.mul(m, -1e9));
+      }
+      const probs = tf.softmax(scores);
+      const ctxv = tf.matMul(dropout(probs, this.dropoutP, ctx), vh); // [B*H, T, d]
+      const merged = tf.reshape(tf.transpose(tf.reshape(ctxv, [B, H, T, d]), [0, 2, 1, 3]), [B, T, H * d]);
+      const weights = tf.mean(tf.reshape(probs, [B, H, T, S]), 1);
+      return { output: this.outProj.forward(merged, ctx), weights };
+    });
+    if (ctx.taps && this.path && (!ctx.tapFilter || ctx.tapFilter(`${this.path}.attention`))) {
+      ctx.taps.set(`${this.path}.attention`, out.weights);
+    }
+    return out;
+  }
+
+  override macs(inShape: number[]): number {
+    const [B, T] = inShape;
+    return 2 * B * this.numHeads * T * T * this.headDim;
+  }
+
+  getConfig(): Record<string, unknown> {
+    return { embedDim: this.embedDim, numHeads: this.numHeads, headDim: this.headDim, dropout: this.dropoutP,
+      bias: this.qProj.bias !== undefined };
+  }
+}
+registerModule('MultiHeadAttention', MultiHeadAttention);
+
+/** Arguments of {@link TransformerEncoderLayer}. */
+export interface TransformerEncoderLayerArgs {
+  /** Model width. */
+  dModel: number;
+  /** Attention heads. */
+  nHead: number;
+  /** Width of one head. Default dModel / nHead. */
+  headDim?: number;
+  /** Hidden units of the feed-forward block. Default 2048 (as PyTorch). */
+  dimFeedforward?: number;
+  /** Dropout after attention, inside and after the feed-forward block. Default 0.1. */
+  dropout?: number;
+  /** Feed-forward activation. Default 'relu'. */
+  activation?: ActivationName;
+  /** Layer-norm epsilon. Default 1e-5. */
+  layerNormEps?: number;
+  /** Pre-norm (x + f(norm(x))) instead of PyTorch's default post-norm (norm(x + f(x))). Default false. */
+  normFirst?: boolean;
+}
+
+/**
+ * torch.nn.TransformerEncoderLayer (batch_first=True): self-attention and a two-layer feed-forward
+ * block, each with a residual connection, dropout and layer norm (post-norm unless normFirst).
+ * [batch, T, dModel] -> [batch, T, dModel].
+ */
+export class TransformerEncoderLayer extends Module {
+  readonly args: Required<Omit<TransformerEncoderLayerArgs, 'headDim'>> & { headDim: number };
+  readonly selfAttn: MultiHeadAttention;
+  readonly linear1: Linear;
+  readonly linear2: Linear;
+  readonly norm1: LayerNorm;
+  readonly norm2: LayerNorm;
+
+  constructor(args: TransformerEncoderLayerArgs) {
+    super();
+    this.args = {
+      dModel: args.dModel, nHead: args.nHead, headDim: args.headDim ?? args.dModel / Math.max(args.nHead, 1),
+      dimFeedforward: args.dimFeedforward ?? 2048, dropout: args.dropout ?? 0.1, activation: args.activation ?? 'relu',
+      layerNormEps: args.layerNormEps ?? 1e-5, normFirst: args.normFirst ?? false,
+    };
+    const a = this.args;
+    this.selfAttn = this.addModule('selfAttn', new MultiHeadAttention({ embedDim: a.dModel, numHeads: a.nHead,
+      headDim: a.headDim, dropout: a.dropout }));
+    this.linear1 = this.addModule('linear1', new Linear({ inFeatures: a.dModel, outFeatures: a.dimFeedforward }));
+    this.linear2 = this.addModule('linear2', new Linear({ inFeatures: a.dimFeedforward, outFeatures: a.dModel }));
+    this.norm1 = this.addModule('norm1', new LayerNorm({ normalizedShape: a.dModel, eps: a.layerNormEps }));
+    this.norm2 = this.addModule('norm2', new LayerNorm({ normalizedShape: a.dModel, eps: a.layerNormEps }));
+  }
+
+  /** The feed-forward block: linear2(dropout(act(linear1(x)))). */
+  feedForward(x: tf.Tensor, ctx: Ctx): tf.Tensor {
+    return this.linear2.forward(dropout(activate(this.linear1.forward(x, ctx), this.args.activation), this.args.dropout, ctx), ctx);
+  }
+
+  forward(x: tf.Tensor, ctx: Ctx): tf.Tensor {
+    const p = this.args.dropout;
+    return tf.tidy(() => {
+      if (this.args.normFirst) {
+        const h = tf.add(x, dropout(this.selfAttn.forward(this.norm1.forward(x, ctx), ctx), p, ctx));
+        return tf.add(h, dropout(this.feedForward(this.norm2.forward(h, ctx), ctx), p, ctx));
+      }
+      const h = this.norm1.forward(tf.add(x, dropout(this.selfAttn.forward(x, ctx), p, ctx)), ctx);
+      return this.norm2.forward(tf.add(h, dropout(this.feedForward(h, ctx), p, ctx)), ctx);
+    });
+  }
+
+  getConfig(): Record<string, unknown> {
+    return { ...this.args };
+  }
+}
+registerModule('TransformerEncoderLayer', TransformerEncoderLayer);

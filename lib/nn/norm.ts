@@ -1,0 +1,206 @@
+import * as tf from '@tensorflow/tfjs';
+import { Ctx, Module, registerModule } from './module';
+import { filled } from './init';
+
+type CustomGradientFunc = Parameters<typeof tf.customGrad>[0];
+
+function leadingAxes(rank: number): number[] {
+  return Array.from({ length: rank - 1 }, (_, i) => i);
+}
+
+/**
+ * Batch normalisation in training mode over every axis but the last (channels-last):
+ * y = (x - mean) / sqrt(var + eps) * gamma + beta, with the biased batch variance, and the analytic
+ * gradient dx = gamma * invstd / n * (n * dy - sum(dy) - xhat * sum(dy * xhat)).
+ * Returns y and the batch mean and biased variance ([C]) for the running statistics.
+ */
+export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number):
+  { y: tf.Tensor; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+  const axes = leadingAxes(x.rank);
+  const n = x.size / x.shape[x.rank - 1];
+  const stats: { mean?: tf.Tensor1D; variance?: tf.Tensor1D } = {};
+  const f = tf.customGrad(((xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+    const mean = tf.mean(xi, axes);
+    const xc = tf.sub(xi, mean);
+    const variance = tf.mean(tf.square(xc), axes);
+    const invstd = tf.rsqrt(tf.add(variance, eps));
+    const xhat = tf.mul(xc, invstd);
+    stats.mean = tf.keep(mean) as tf.Tensor1D;
+    stats.variance = tf.keep(variance) as tf.Tensor1D;
+    save([xhat, invstd, g]);
+    return {
+      value: tf.add(tf.mul(xhat, g), b),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [xh, inv, gm] = saved;
+        const d = dy as tf.Tensor;
+        const dbeta = tf.sum(d, axes);
+        const dgamma = tf.sum(tf.mul(d, xh), axes);
+        const dx = tf.mul(tf.mul(gm, tf.div(inv, n)),
+          tf.sub(tf.sub(tf.mul(d, n), dbeta), tf.mul(xh, dgamma)));
+        return [dx, dgamma, dbeta];
+      },
+    };
+  }) as unknown as CustomGradientFunc);
+  const y = f(x, gamma, beta) as tf.Tensor;
+  return { y, mean: stats.mean!, variance: stats.variance! };
+}
+
+/**
+ * Layer normalisation over the last axis: y = (x - mean) / sqrt(var + eps) * gamma + beta (biased
+ * variance), with the analytic gradient. gamma and beta may be undefined (no affine transform).
+ */
+export function layerNorm(x: tf.Tensor, gamma: tf.Tensor | undefined, beta: tf.Tensor | undefined, eps: number): tf.Tensor {
+  const d = x.shape[x.rank - 1];
+  const axes = leadingAxes(x.rank);
+  const g0 = gamma ?? tf.ones([d]);
+  const b0 = beta ?? tf.zeros([d]);
+  const f = tf.customGrad(((xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+    const mean = tf.mean(xi, -1, true);
+    const xc = tf.sub(xi, mean);
+    const invstd = tf.rsqrt(tf.add(tf.mean(tf.square(xc), -1, true), eps));
+    const xhat = tf.mul(xc, invstd);
+    save([xhat, invstd, g]);
+    return {
+      value: tf.add(tf.mul(xhat, g), b),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [xh, inv, gm] = saved;
+        const dyt = dy as tf.Tensor;
+        const dxhat = tf.mul(dyt, gm);
+        const dx = tf.mul(tf.div(inv, d), tf.sub(tf.sub(tf.mul(dxhat, d), tf.sum(dxhat, -1, true)),
+          tf.mul(xh, tf.sum(tf.mul(dxhat, xh), -1, true))));
+        return [dx, tf.sum(tf.mul(dyt, xh), axes), tf.sum(dyt, axes)];
+      },
+    };
+  }) as unknown as CustomGradientFunc);
+  const y = f(x, g0, b0) as tf.Tensor;
+  if (!gamma) g0.dispose();
+  if (!beta) b0.dispose();
+  return y;
+}
+
+/** Arguments of {@link BatchNorm}. */
+export interface BatchNormArgs {
+  /** Channels (last axis). */
+  numFeatures: number;
+  /** Added to the variance. Default 1e-5. */
+  eps?: number;
+  /** Running-statistics update rate: running = (1 - momentum) * running + momentum * batch. Default 0.1. */
+  momentum?: number;
+  /** Learn gamma and beta. Default true. */
+  affine?: boolean;
+  /** Keep running statistics for evaluation; if false, batch statistics are used in eval too. Default true. */
+  trackRunningStats?: boolean;
+}
+
+/**
+ * Batch normalisation over every axis but the last (torch.nn.BatchNorm1d/2d on channels-last data).
+ * Training uses batch statistics (biased variance) and updates the running mean and the running
+ * unbiased variance with `momentum`, exactly as PyTorch; evaluation uses the running statistics.
+ */
+export class BatchNorm extends Module {
+  readonly numFeatures: number;
+  readonly eps: number;
+  readonly momentum: number;
+  readonly weight?: tf.Variable;
+  readonly bias?: tf.Variable;
+  readonly runningMean?: tf.Variable;
+  readonly runningVar?: tf.Variable;
+
+  constructor(args: BatchNormArgs) {
+    super();
+    this.numFeatures = args.numFeatures;
+    this.eps = args.eps ?? 1e-5;
+    this.momentum = args.momentum ?? 0.1;
+    if (args.affine ?? true) {
+      this.weight = this.addParameter('weight', filled(this.numFeatures, 1), [this.numFeatures]);
+      this.bias = this.addParameter('bias', filled(this.numFeatures, 0), [this.numFeatures]);
+    }
+    if (args.trackRunningStats ?? true) {
+      this.runningMean = this.addBuffer('runningMean', filled(this.numFeatures, 0), [this.numFeatures]);
+      this.runningVar = this.addBuffer('runningVar', filled(this.numFeatures, 1), [this.numFeatures]);
+    }
+  }
+
+  forward(x: tf.Tensor, ctx: Ctx): tf.Tensor {
+    if (x.rank < 2 || x.shape[x.rank - 1] !== this.numFeatures) {
+      throw new Error(`BatchNorm${this.path ? ` '${this.path}'` : ''}: expected last axis ${this.numFeatures}, got [${x.shape}]`);
+    }
+    return batchNormForward(x, ctx.training || !this.runningMean, this.weight, this.bias, this.runningMean,
+      this.runningVar, this.eps, this.momentum);
+  }
+
+  getConfig(): Record<string, unknown> {
+    return { numFeatures: this.numFeatures, eps: this.eps, momentum: this.momentum, affine: this.weight !== undefined,
+      trackRunningStats: this.runningMean !== undefined };
+  }
+}
+registerModule('BatchNorm', BatchNorm);
+
+/**
+ * The batch-norm computation shared with switchable batch norm: batch statistics (and a running-statistics
+ * update when running buffers are given) in training, running statistics otherwise.
+ */
+export function batchNormForward(x: tf.Tensor, useBatchStats: boolean, gamma: tf.Tensor | undefined,
+  beta: tf.Tensor | undefined, runningMean: tf.Variable | undefined, runningVar: tf.Variable | undefined,
+  eps: number, momentum: number): tf.Tensor {
+  const c = x.shape[x.rank - 1];
+  return tf.tidy(() => {
+    const g = gamma ?? tf.ones([c]);
+    const b = beta ?? tf.zeros([c]);
+    if (useBatchStats) {
+      const { y, mean, variance } = batchNormTrain(x, g, b, eps);
+      if (runningMean && runningVar) {
+        const n = x.size / c;
+        const unbiased = tf.mul(variance, n / Math.max(n - 1, 1));
+        runningMean.assign(tf.add(tf.mul(runningMean, 1 - momentum), tf.mul(mean, momentum)));
+        runningVar.assign(tf.add(tf.mul(runningVar, 1 - momentum), tf.mul(unbiased, momentum)));
+      }
+      mean.dispose();
+      variance.dispose();
+      return y;
+    }
+    const scale = tf.mul(g, tf.rsqrt(tf.add(runningVar!, eps)));
+    const shift = tf.sub(b, tf.mul(runningMean!, scale));
+    return tf.add(tf.mul(x, scale), shift);
+  });
+}
+
+/** Arguments of {@link LayerNorm}. */
+export interface LayerNormArgs {
+  /** Size of the last axis, which is normalised. */
+  normalizedShape: number;
+  /** Added to the variance. Default 1e-5. */
+  eps?: number;
+  /** Learn gamma and beta. Default true. */
+  elementwiseAffine?: boolean;
+}
+
+/** Layer normalisation over the last axis (torch.nn.LayerNorm(normalizedShape)). */
+export class LayerNorm extends Module {
+  readonly normalizedShape: number;
+  readonly eps: number;
+  readonly weight?: tf.Variable;
+  readonly bias?: tf.Variable;
+
+  constructor(args: LayerNormArgs) {
+    super();
+    this.normalizedShape = args.normalizedShape;
+    this.eps = args.eps ?? 1e-5;
+    if (args.elementwiseAffine ?? true) {
+      this.weight = this.addParameter('weight', filled(this.normalizedShape, 1), [this.normalizedShape]);
+      this.bias = this.addParameter('bias', filled(this.normalizedShape, 0), [this.normalizedShape]);
+    }
+  }
+
+  forward(x: tf.Tensor, _ctx: Ctx): tf.Tensor {
+    if (x.shape[x.rank - 1] !== this.normalizedShape) {
+      throw new Error(`LayerNorm${this.path ? ` '${this.path}'` : ''}: expected last axis ${this.normalizedShape}, got [${x.shape}]`);
+    }
+    return tf.tidy(() => layerNorm(x, this.weight, this.bias, this.eps));
+  }
+
+  getConfig(): Record<string, unknown> {
+    return { normalizedShape: this.normalizedShape, eps: this.eps, elementwiseAffine: this.weight !== undefined };
+  }
+}
+registerModule('LayerNorm', LayerNorm);
