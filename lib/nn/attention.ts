@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { Ctx, Module, registerModule } from './module';
+import { Ctx, Module, recordTap, registerModule } from './module';
 import { Linear } from './linear';
 import { LayerNorm } from './norm';
 import { dropout } from './dropout';
@@ -70,7 +70,9 @@ export class MultiHeadAttention extends Module {
 
   /** Self-attention: x [batch, T, E] -> [batch, T, E]. */
   forward(x: tf.Tensor, ctx: Ctx): tf.Tensor {
-    return tf.tidy(() => this.attend(x, x, x, ctx).output);
+    const { output, weights } = this.attend(x, x, x, ctx);
+    weights.dispose();
+    return output;
   }
 
   /**
@@ -108,9 +110,7 @@ export class MultiHeadAttention extends Module {
       const weights = tf.mean(tf.reshape(probs, [B, H, T, S]), 1);
       return { output: this.outProj.forward(merged, ctx), weights };
     });
-    if (ctx.taps && this.path && (!ctx.tapFilter || ctx.tapFilter(`${this.path}.attention`))) {
-      ctx.taps.set(`${this.path}.attention`, out.weights);
-    }
+    if (this.path) recordTap(ctx, `${this.path}.attention`, out.weights);
     return out;
   }
 

@@ -11,7 +11,11 @@ export interface Ctx {
   training: boolean;
   /** Width multiplier in (0, 1] for slimmable layers; other layers ignore it. Default 1. */
   width?: number;
-  /** When present, modules record their outputs here under their path names. Default: absent. */
+  /**
+   * When present, modules record their outputs here under their path names. Recorded tensors are kept
+   * clones (they outlive the model's tidy scopes and stay differentiable): whoever passes the map disposes
+   * them, e.g. `tf.dispose([...taps.values()])`. Default: absent.
+   */
   taps?: Map<string, tf.Tensor>;
   /** Which paths to record into `taps`. Default: every module except the root. */
   tapFilter?: (path: string) => boolean;
@@ -89,6 +93,18 @@ export function withParameterRng<T>(rng: Rng, fn: () => T): T {
   }
 }
 
+/**
+ * Records `t` in `ctx.taps` under `name` if taps are on and `ctx.tapFilter` accepts the name: a kept
+ * clone, so that it survives the tidy scopes of the modules around it (the caller disposes it). A second
+ * record under the same name replaces and disposes the first.
+ */
+export function recordTap(ctx: Ctx, name: string, t: tf.Tensor): void {
+  if (!ctx.taps || (ctx.tapFilter && !ctx.tapFilter(name))) return;
+  const prev = ctx.taps.get(name);
+  ctx.taps.set(name, tf.keep(t.clone()));
+  if (prev) prev.dispose();
+}
+
 function joinPath(prefix: string, name: string): string {
   return prefix ? `${prefix}.${name}` : name;
 }
@@ -114,7 +130,7 @@ export abstract class Module {
     const wrapped = (x: tf.Tensor, ctx: Ctx): tf.Tensor => {
       const y = impl.call(this, x, ctx);
       if (ctx.macs) ctx.macs.total += this.macs(x.shape, y.shape, ctx);
-      if (ctx.taps && this._path && (!ctx.tapFilter || ctx.tapFilter(this._path))) ctx.taps.set(this._path, y);
+      if (this._path) recordTap(ctx, this._path, y);
       return y;
     };
     Object.defineProperty(this, 'forward', { value: wrapped, writable: true, configurable: true, enumerable: false });
