@@ -1,2 +1,3 @@
-// The distill namespace of slimspeech (see DESIGN.md).
-export {};
+// The distill namespace of slimspeech (see DESIGN.md): knowledge-distillation losses.
+export { klDivergence } from './kl_divergence';
+export type { KlDivergenceOptions, KlReduction } from './kl_divergence';

@@ -1,0 +1,29 @@
+import * as tf from '@tensorflow/tfjs';
+
+/** A 1-D sequence of numbers as the count-based metrics accept it: a tensor or any array-like. */
+export type NumbersLike = tf.Tensor | ArrayLike<number>;
+
+/**
+ * Reads a 1-D tensor or array-like into float64 (internal to metrics). Tensors are read synchronously
+ * (these metrics run at evaluation time, never inside a training step, and return plain values so that
+ * callers may use them with or without `await`); arrays are copied, never aliased.
+ */
+export function readVector(x: NumbersLike, what: string, fn: string): Float64Array {
+  if (x instanceof tf.Tensor) {
+    if (x.rank !== 1) throw new Error(`${fn}: ${what} must be 1-D; got a tensor of shape [${x.shape.join(', ')}]`);
+    return Float64Array.from(x.dataSync() as ArrayLike<number>);
+  }
+  if (x == null || typeof (x as ArrayLike<number>).length !== 'number') {
+    throw new Error(`${fn}: ${what} must be a 1-D tensor or an array of numbers`);
+  }
+  const out = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    if (typeof v !== 'number' && typeof v !== 'boolean') {
+      throw new Error(`${fn}: ${what}[${i}] is ${Array.isArray(v) ? 'an array' : typeof v}, expected a number ` +
+        `(pass a 2-D input as a tensor)`);
+    }
+    out[i] = Number(v);
+  }
+  return out;
+}
