@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmTraining } from './wasm_training';
 import { registerConvGradients } from './conv_gradients';
-import { registerMatMulGradient } from './matmul_gradient';
+import { registerBroadcastGradients } from './broadcast_gradients';
 import { registerCpuFixes } from './cpu_fixes';
 
 /** A backend name accepted by {@link useBackend}. */
@@ -115,7 +115,7 @@ export async function useBackend(name: BackendName | string = 'auto'): Promise<B
     const reason = await attempt(candidate);
     if (reason === undefined) {
       registerConvGradients();
-      registerMatMulGradient();
+      registerBroadcastGradients();
       await tf.ready();
       current = {
         name: candidate,

@@ -17,3 +17,7 @@ export type { EerResult } from './eer';
 export { minDcf } from './min_dcf';
 export type { MinDcfOptions, MinDcfResult } from './min_dcf';
 export type { NumbersLike } from './inputs';
+export { countParams, countMacs } from './size';
+export type { CountParamsOptions } from './size';
+export { latency } from './latency';
+export type { LatencyOptions, LatencyResult } from './latency';

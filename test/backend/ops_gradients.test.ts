@@ -50,6 +50,11 @@ function forward(c: Case): { args: tf.Tensor[]; f: (...a: tf.Tensor[]) => tf.Ten
       const idx = tf.tensor1d(c.indices as number[], 'int32');
       return { args: [F(c, 'table')], grads: ['dtable'], f: (t) => tf.gather(t, idx) };
     }
+    case 'maximum': case 'minimum': case 'squaredDifference':
+      return {
+        args: [F(c, 'a'), F(c, 'b')], grads: ['da', 'db'],
+        f: (a, b) => (c.op === 'maximum' ? tf.maximum(a, b) : c.op === 'minimum' ? tf.minimum(a, b) : tf.squaredDifference(a, b)),
+      };
     case 'maxPool':
       return { args: [F(c, 'x')], grads: ['dx'], f: (x) => tf.maxPool(x as tf.Tensor4D, c.k as number, c.s as number, c.pad as 'same' | 'valid') };
     case 'avgPool':

@@ -5,12 +5,13 @@ import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { setupBackend, fixture, fromFixture, assertClose, FixtureTensor } from '../helpers';
 import { buildModule, Ctx, MultiHeadAttention } from '../../lib/nn';
+import { countParams } from '../../lib/metrics/size';
 
 interface Case {
   name: string; type: string; config: Record<string, unknown>; train: boolean;
   state: Record<string, FixtureTensor>; x: FixtureTensor; y: FixtureTensor; r: FixtureTensor; dx: FixtureTensor;
   dparams: Record<string, FixtureTensor>; buffersAfter?: Record<string, FixtureTensor>; yEval?: FixtureTensor;
-  keyPaddingMask?: FixtureTensor;
+  keyPaddingMask?: FixtureTensor; numParams: number;
 }
 const { cases } = fixture<{ cases: Case[] }>('nn_layers');
 
@@ -38,6 +39,7 @@ for (const c of cases) {
       : { value: tf.scalar(0), grads: {} as tf.NamedTensorMap };
     value.dispose();
     assert.deepEqual(params.map(([n]) => n).sort(), Object.keys(c.dparams).sort(), `${c.name}: parameter names`);
+    assert.equal(countParams(m), c.numParams, `${c.name}: parameter count equals torch's`);
     // The input gradient comes from a second pass; batch norm's buffers are checked after the first.
     if (c.buffersAfter) {
       const buffers = new Map(m.namedBuffers());

@@ -62,6 +62,7 @@ def case(name, type_, config, module, x_shape, run, params, buffers=None, train=
     r = torch.randn(*y.shape)
     (y * r).sum().backward()
     out = {'name': name, 'type': type_, 'config': config, 'train': train, 'state': state, 'x': T(x), 'y': T(y),
+           'numParams': sum(p.numel() for p in module.parameters()),
            'r': T(r), 'dx': T(x.grad), 'dparams': {n: T(conv(p.grad)) for n, p, conv in params}}
     if buffers:
         out['buffersAfter'] = {n: T(conv(b)) for n, b, conv in buffers(module)}

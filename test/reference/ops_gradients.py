@@ -121,6 +121,15 @@ def gather_case(name, table_shape, indices):
             'dtable': T(table.grad)}
 
 
+def binary_case(name, op, a_shape, b_shape):
+    a = torch.randn(*a_shape, requires_grad=True)
+    b = torch.randn(*b_shape, requires_grad=True)
+    y = {'maximum': torch.maximum, 'minimum': torch.minimum, 'squaredDifference': lambda u, v: (u - v) ** 2}[op](a, b)
+    rr = torch.randn(*y.shape)
+    (y * rr).sum().backward()
+    return {'name': name, 'op': op, 'a': T(a), 'b': T(b), 'y': T(y), 'r': T(rr), 'da': T(a.grad), 'db': T(b.grad)}
+
+
 def pool_case(name, kind, x_shape, k, s, pad):
     x = torch.randn(*x_shape, requires_grad=True)
     xn = x.permute(0, 3, 1, 2)
@@ -164,6 +173,9 @@ cases = [
     matmul_case('batched matmul transposeB (attention)', [6, 9, 4], [6, 9, 4], False, True),
     matmul_case('broadcast batch matmul', [4, 7, 5], [5, 3], False, False),
     gather_case('gather with repeats', [10, 6], [3, 1, 3, 9, 0, 3, 7]),
+    binary_case('maximum with a broadcast floor', 'maximum', [1, 5, 3], [1, 1, 1]),
+    binary_case('minimum broadcast both ways', 'minimum', [4, 1, 3], [1, 2, 3]),
+    binary_case('squaredDifference broadcast', 'squaredDifference', [2, 3, 4], [4]),
     pool_case('maxPool 2x2 stride 2', 'max', [2, 8, 6, 3], 2, 2, 'valid'),
     pool_case('avgPool 3x3 stride 1 same', 'avg', [2, 7, 6, 3], 3, 1, 'same'),
     pool_case('avgPool 2x2 stride 2', 'avg', [2, 8, 6, 3], 2, 2, 'valid'),

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 /** Sums `g` over the leading and size-1 axes that broadcasting added, so it takes `shape`. */
-function reduceTo(g: tf.Tensor, shape: number[]): tf.Tensor {
+export function reduceTo(g: tf.Tensor, shape: number[]): tf.Tensor {
   if (g.shape.length === shape.length && g.shape.every((d, i) => d === shape[i])) return g;
   const lead = g.rank - shape.length;
   const axes: number[] = [];
@@ -13,14 +13,42 @@ function reduceTo(g: tf.Tensor, shape: number[]): tf.Tensor {
 
 let done = false;
 
+type Grad = (dy: tf.Tensor, saved: tf.Tensor[]) => Record<string, () => tf.Tensor>;
+
+function binary(kernelName: string, f: Grad): void {
+  tf.registerGradient({ kernelName, inputsToSave: ['a', 'b'], gradFunc: f as unknown as tf.GradFunc });
+}
+
+/**
+ * Replaces tfjs-core's gradients that forget to sum over broadcast axes (so a broadcast operand receives a
+ * gradient of the broadcast shape and the engine throws): BatchMatMul (e.g. [4, 7, 5] @ [5, 3]), Maximum,
+ * Minimum and SquaredDifference (e.g. maximum(x [1, 5, 3], floor [1, 1, 1])). Same formulas, then a sum
+ * over the broadcast axes. Maximum sends the gradient to `a` where a >= b, as tfjs does.
+ */
+export function registerBroadcastGradients(): void {
+  if (done) return;
+  registerMatMulGradient();
+  binary('Maximum', (dy, [a, b]) => ({
+    a: () => reduceTo(tf.mul(dy, tf.cast(tf.greaterEqual(a, b), 'float32')), a.shape),
+    b: () => reduceTo(tf.mul(dy, tf.cast(tf.less(a, b), 'float32')), b.shape),
+  }));
+  binary('Minimum', (dy, [a, b]) => ({
+    a: () => reduceTo(tf.mul(dy, tf.cast(tf.lessEqual(a, b), 'float32')), a.shape),
+    b: () => reduceTo(tf.mul(dy, tf.cast(tf.greater(a, b), 'float32')), b.shape),
+  }));
+  binary('SquaredDifference', (dy, [a, b]) => ({
+    a: () => reduceTo(tf.mul(dy, tf.mul(tf.sub(a, b), 2)), a.shape),
+    b: () => reduceTo(tf.mul(dy, tf.mul(tf.sub(b, a), 2)), b.shape),
+  }));
+  done = true;
+}
+
 /**
  * Replaces tfjs-core's BatchMatMul gradient, which returns a gradient with the broadcast batch shape for
  * an operand whose batch dimensions were broadcast (e.g. [4, 7, 5] @ [5, 3] gives b a [4, 5, 3]
  * gradient and the engine then throws). Same formulas, then a sum over the broadcast axes.
  */
-export function registerMatMulGradient(): void {
-  if (done) return;
-  done = true;
+function registerMatMulGradient(): void {
   tf.registerGradient({
     kernelName: 'BatchMatMul',
     inputsToSave: ['a', 'b'],
