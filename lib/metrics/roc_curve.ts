@@ -30,7 +30,7 @@ export interface RocCurveOptions {
   dropIntermediate?: boolean;
 }
 
-/** Scores and 0/1 labels of verification trials, validated (internal to metrics). */
+/** Scores and 0/1 labels of verification trials, validated (shared by metrics and plot). */
 export interface Trials {
   scores: Float64Array;
   labels: Uint8Array;
@@ -40,7 +40,7 @@ export interface Trials {
 
 /**
  * Reads and validates trials: equal non-zero lengths, finite scores, labels exactly 0 or 1 (1 = target
- * trial), at least one trial of each class (internal to metrics).
+ * trial), at least one trial of each class (shared by metrics and plot).
  */
 export function readTrials(scores: NumbersLike, labels: NumbersLike, fn: string): Trials {
   const s = readVector(scores, 'scores', fn);
@@ -72,7 +72,7 @@ export interface OperatingPoints {
   thresholds: number[];
 }
 
-/** Counts accepted targets and non-targets at every distinct score, ties grouped (internal to metrics). */
+/** Counts accepted targets and non-targets at every distinct score, ties grouped (shared by metrics and plot). */
 export function operatingPoints(trials: Trials): OperatingPoints {
   const { scores, labels } = trials;
   const order = Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a]);
@@ -94,7 +94,7 @@ export function operatingPoints(trials: Trials): OperatingPoints {
   return { fps, tps, thresholds };
 }
 
-/** The ROC of validated trials (internal to metrics; see {@link rocCurve}). */
+/** The ROC of validated trials (internal to slimspeech (metrics and plot); see {@link rocCurve}). */
 export function rocFromTrials(trials: Trials, dropIntermediate: boolean): RocCurve {
   let { fps, tps, thresholds } = operatingPoints(trials);
   if (dropIntermediate && fps.length > 2) {
