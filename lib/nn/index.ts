@@ -13,3 +13,4 @@ export * from './recurrent';
 export * from './attention';
 export * from './serialize';
 export * from './export_layers';
+export * from './ops';
