@@ -1,0 +1,103 @@
+import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { packageRoot } from '../util/package_root';
+import { PresetName } from './types';
+
+/** Options of {@link runNotebooks}. */
+export interface RunNotebooksOptions {
+  /** Notebook files to run. Default: every notebooks/*.ipynb of the package, in name order. */
+  notebooks?: string[];
+  /** Folder for executed copies (.ipynb) and HTML exports. Default 'out/notebooks'. */
+  outDir?: string;
+  /** SLIMSPEECH_PRESET passed to the notebooks. Default 'default'. */
+  preset?: PresetName;
+  /** Seconds one cell may take. Default 1800. */
+  cellTimeout?: number;
+  /** Python with jupyter nbconvert and nbclient. Default: SLIMSPEECH_PYTHON, else /usr/bin/python3 if present, else python3. */
+  python?: string;
+  /** Also export HTML. Default true. */
+  html?: boolean;
+  /** Progress lines. Default console.log. */
+  log?: (line: string) => void;
+}
+
+/** Result per notebook. */
+export interface NotebookRun {
+  notebook: string;
+  executed: string;
+  html?: string;
+  seconds: number;
+  ok: boolean;
+  error?: string;
+}
+
+function defaultPython(): string {
+  if (process.env.SLIMSPEECH_PYTHON) return process.env.SLIMSPEECH_PYTHON;
+  return fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+}
+
+/**
+ * Installs the tslab kernel spec into a private Jupyter data folder (`<dir>/share/jupyter/kernels/tslab`)
+ * pointing at this package's tslab binary, and returns the folder to put on JUPYTER_PATH. Nothing is
+ * written to the user's own Jupyter configuration.
+ */
+export function installTslabKernel(dir: string, python = defaultPython()): string {
+  const root = packageRoot();
+  const tslab = path.join(root, 'node_modules', '.bin', 'tslab');
+  if (!fs.existsSync(tslab)) throw new Error(`tslab is not installed (${tslab} missing): run npm install`);
+  const spec = path.join(dir, 'share', 'jupyter', 'kernels', 'tslab', 'kernel.json');
+  if (!fs.existsSync(spec)) {
+    execFileSync(tslab, ['install', '--prefix', dir, '--python', python, '--binary', tslab], { stdio: 'pipe' });
+  }
+  if (!fs.existsSync(spec)) throw new Error(`tslab install did not create ${spec}`);
+  return path.join(dir, 'share', 'jupyter');
+}
+
+/**
+ * Executes notebooks headless through real Jupyter (nbconvert with the tslab kernel), top to bottom,
+ * with SLIMSPEECH_PRESET set, writing executed copies and HTML exports to `outDir`. A cell error fails
+ * that notebook (the others still run); the result lists each notebook's outcome.
+ */
+export function runNotebooks(opts: RunNotebooksOptions = {}): NotebookRun[] {
+  const root = packageRoot();
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const python = opts.python ?? defaultPython();
+  const outDir = path.resolve(opts.outDir ?? 'out/notebooks');
+  fs.mkdirSync(outDir, { recursive: true });
+  const nbs = opts.notebooks ?? fs.readdirSync(path.join(root, 'notebooks')).filter((f) => f.endsWith('.ipynb')).sort()
+    .map((f) => path.join(root, 'notebooks', f));
+  const probe = spawnSync(python, ['-c', 'import nbconvert, nbclient, jupyter_client'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    throw new Error(`${python} lacks jupyter nbconvert/nbclient (${(probe.stderr || '').trim().split('\n').pop()}); ` +
+      'on Debian: apt-get install jupyter-nbconvert python3-nbclient (npm run setup-tests does it)');
+  }
+  const jupyterPath = installTslabKernel(path.join(outDir, '.jupyter'), python);
+  const env = {
+    ...process.env, JUPYTER_PATH: jupyterPath, JUPYTER_DATA_DIR: path.join(outDir, '.jupyter', 'data'),
+    JUPYTER_RUNTIME_DIR: path.join(outDir, '.jupyter', 'runtime'), SLIMSPEECH_PRESET: opts.preset ?? 'default',
+  };
+  const runs: NotebookRun[] = [];
+  for (const nb of nbs) {
+    const name = path.basename(nb, '.ipynb');
+    const t0 = Date.now();
+    log(`notebook ${name}: executing (preset ${env.SLIMSPEECH_PRESET})`);
+    const exec = spawnSync(python, ['-m', 'nbconvert', '--to', 'notebook', '--execute',
+      '--ExecutePreprocessor.kernel_name=tslab', `--ExecutePreprocessor.timeout=${opts.cellTimeout ?? 1800}`,
+      '--output-dir', outDir, '--output', `${name}.ipynb`, nb], { cwd: path.dirname(nb), env, encoding: 'utf8', maxBuffer: 1 << 28 });
+    const executed = path.join(outDir, `${name}.ipynb`);
+    const run: NotebookRun = { notebook: nb, executed, seconds: (Date.now() - t0) / 1000, ok: exec.status === 0 };
+    if (!run.ok) {
+      const err = (exec.stderr || '').split('\n').filter((l) => l.trim()).slice(-25).join('\n');
+      run.error = err || `nbconvert exited with ${exec.status}`;
+      log(`notebook ${name}: FAILED after ${run.seconds.toFixed(0)} s\n${run.error}`);
+    } else if (opts.html ?? true) {
+      const html = spawnSync(python, ['-m', 'nbconvert', '--to', 'html', '--output-dir', outDir, executed], { env, encoding: 'utf8' });
+      if (html.status === 0) run.html = path.join(outDir, `${name}.html`);
+      else log(`notebook ${name}: HTML export failed: ${(html.stderr || '').trim().split('\n').pop()}`);
+    }
+    if (run.ok) log(`notebook ${name}: ok in ${run.seconds.toFixed(0)} s -> ${executed}`);
+    runs.push(run);
+  }
+  return runs;
+}
