@@ -114,7 +114,7 @@ export class MultiHeadAttention extends Module {
     return out;
   }
 
-  override macs(inShape: number[]): number {
+  override macs(inShape: number[], _outShape?: number[], _ctx?: Ctx): number {
     const [B, T] = inShape;
     return 2 * B * this.numHeads * T * T * this.headDim;
   }

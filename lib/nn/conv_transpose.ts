@@ -84,7 +84,7 @@ abstract class ConvTransposeNd extends Module {
     return y;
   }
 
-  override macs(inShape: number[]): number {
+  override macs(inShape: number[], _outShape?: number[], _ctx?: Ctx): number {
     const inElems = inShape.slice(0, -1).reduce((a, b) => a * b, 1);
     return inElems * this.inChannels * this.outChannels * this.kernel[0] * this.kernel[1];
   }

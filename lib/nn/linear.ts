@@ -40,7 +40,7 @@ export class Linear extends Module {
     return linear(x, this.weight, this.bias);
   }
 
-  override macs(inShape: number[]): number {
+  override macs(inShape: number[], _outShape?: number[], _ctx?: Ctx): number {
     return (inShape.reduce((a, b) => a * b, 1) / this.inFeatures) * this.inFeatures * this.outFeatures;
   }
 

@@ -204,3 +204,46 @@ export class LayerNorm extends Module {
   }
 }
 registerModule('LayerNorm', LayerNorm);
+
+/** Arguments of {@link GlobalLayerNorm}. */
+export interface GlobalLayerNormArgs {
+  /** Channels (last axis). */
+  numChannels: number;
+  /** Added to the variance. Default 1e-8 (Conv-TasNet's gLN). */
+  eps?: number;
+}
+
+/**
+ * Global layer normalisation over time and channels of [batch, time, channels] (Conv-TasNet's gLN,
+ * torch.nn.GroupNorm(1, C) on [batch, C, time]): per example, y = (x - mean) / sqrt(var + eps) * gamma + beta
+ * with mean and biased variance over all time steps and channels, gamma and beta per channel.
+ */
+export class GlobalLayerNorm extends Module {
+  readonly numChannels: number;
+  readonly eps: number;
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable;
+
+  constructor(args: GlobalLayerNormArgs) {
+    super();
+    this.numChannels = args.numChannels;
+    this.eps = args.eps ?? 1e-8;
+    this.weight = this.addParameter('weight', filled(this.numChannels, 1), [this.numChannels]);
+    this.bias = this.addParameter('bias', filled(this.numChannels, 0), [this.numChannels]);
+  }
+
+  forward(x: tf.Tensor, _ctx: Ctx): tf.Tensor {
+    if (x.rank !== 3 || x.shape[2] !== this.numChannels) {
+      throw new Error(`GlobalLayerNorm${this.path ? ` '${this.path}'` : ''}: expected [batch, time, ${this.numChannels}], got [${x.shape}]`);
+    }
+    return tf.tidy(() => {
+      const { mean, variance } = tf.moments(x, [1, 2], true);
+      return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps))), this.weight), this.bias);
+    });
+  }
+
+  getConfig(): Record<string, unknown> {
+    return { numChannels: this.numChannels, eps: this.eps };
+  }
+}
+registerModule('GlobalLayerNorm', GlobalLayerNorm);

@@ -96,7 +96,7 @@ export class RecurrentLayer extends Module {
     return this.run(x as tf.Tensor3D).output;
   }
 
-  override macs(inShape: number[]): number {
+  override macs(inShape: number[], _outShape?: number[], _ctx?: Ctx): number {
     const G = (this.kind === 'lstm' ? 4 : 3) * this.hiddenSize;
     return inShape[0] * inShape[1] * G * (this.inputSize + this.hiddenSize);
   }
