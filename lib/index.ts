@@ -2,7 +2,7 @@
  * slimspeech: make speech models small on TensorFlow.js.
  *
  * One namespace per concern (DESIGN.md): `nn` (Module system and layers), `audio`, `data`, `distill`,
- * `prune`, `slim`, `pit`, `metrics`, `train`, `plot`, `experiments`; plus `useBackend`, `saveModel` and
+ * `prune`, `slim`, `pit`, `metrics`, `train`, `plot`, `experiments`, `models` (shared architectures); plus `useBackend`, `saveModel` and
  * `loadModel` at the top level, and `tf`, the TensorFlow.js instance slimspeech itself uses.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -23,3 +23,4 @@ export * as metrics from './metrics';
 export * as train from './train';
 export * as plot from './plot';
 export * as experiments from './experiments';
+export * as models from './models';

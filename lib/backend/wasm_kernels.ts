@@ -33,6 +33,17 @@ export interface KernelExports {
     KW: number, OH: number, OW: number, sh: number, sw: number, dh: number, dw: number, pt: number, pl: number): void;
   avg_pool_backprop(dy: number, dx: number, B: number, H: number, W: number, C: number, KH: number, KW: number,
     OH: number, OW: number, sh: number, sw: number, pt: number, pl: number): void;
+  group_norm_forward(x: number, gamma: number, beta: number, y: number, mean: number, invstd: number, G: number, M: number,
+    C: number, eps: number): void;
+  group_norm_backward(dy: number, x: number, mean: number, invstd: number, gamma: number, dx: number, dgamma: number,
+    dbeta: number, G: number, M: number, C: number): void;
+  batch_norm_forward(x: number, gamma: number, beta: number, y: number, mean: number, invstd: number, variance: number,
+    R: number, C: number, eps: number): void;
+  batch_norm_backward(dy: number, x: number, mean: number, invstd: number, gamma: number, dx: number, dgamma: number,
+    dbeta: number, R: number, C: number): void;
+  prelu_backward(x: number, dy: number, alpha: number, dx: number, dalpha: number, R: number, C: number, A: number): void;
+  adam_step(p: number, g: number, m: number, v: number, pOut: number, mOut: number, vOut: number, n: number, b1: number,
+    b2: number, step: number, rbc2: number, eps: number, l2: number, decay: number): void;
 }
 
 const STACK_BYTES = 1 << 16;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { backend_util } from '@tensorflow/tfjs';
 import { kernelModule, WasmBackend } from './wasm_kernels';
+import { FUSED } from './fused_names';
 import { setDilatedKernelsPredicate } from './conv_gradients';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
@@ -180,7 +181,91 @@ function avgPoolGrad({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   return out;
 }
 
+/**
+ * Identity as an alias of the input's data (reference-counted), as the cpu backend does. tfjs's wasm
+ * Identity copies the whole tensor, and the autodiff engine calls Identity on every tensor it saves for
+ * the backward pass, so training paid a full copy of most activations each step. Tensors are immutable
+ * (a variable's assign replaces its data), so sharing is safe.
+ */
+function identity({ inputs, backend }: KernelArgs): tf.TensorInfo {
+  const { x } = inputs;
+  if (x.dtype === 'string') return stockIdentity!({ inputs, backend, attrs: {} } as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  (backend as { incRef(dataId: unknown): void }).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+let stockIdentity: tf.KernelFunc | undefined;
+
+
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** x [G, M, C] -> y, mean [G], invstd [G]. */
+function groupNorm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
+  const be = backend as WasmBackend, km = kernelModule(be);
+  const { x, gamma, beta } = inputs;
+  const [G, M, C] = x.shape;
+  const y = be.makeOutput(x.shape, 'float32'), mean = be.makeOutput([G], 'float32'), inv = be.makeOutput([G], 'float32');
+  km.k.group_norm_forward(km.ptr(x), km.ptr(gamma), km.ptr(beta), km.ptr(y), km.ptr(mean), km.ptr(inv), G, M, C, attrs!.eps as number);
+  return [y, mean, inv];
+}
+
+/** -> dx, dgamma, dbeta. */
+function groupNormGrad({ inputs, backend }: KernelArgs): tf.TensorInfo[] {
+  const be = backend as WasmBackend, km = kernelModule(be);
+  const { dy, x, mean, invstd, gamma } = inputs;
+  const [G, M, C] = x.shape;
+  const dx = be.makeOutput(x.shape, 'float32'), dg = be.makeOutput([C], 'float32'), db = be.makeOutput([C], 'float32');
+  km.k.group_norm_backward(km.ptr(dy), km.ptr(x), km.ptr(mean), km.ptr(invstd), km.ptr(gamma), km.ptr(dx), km.ptr(dg), km.ptr(db), G, M, C);
+  return [dx, dg, db];
+}
+
+/** x [R, C] -> y, mean [C], invstd [C], biased variance [C]. */
+function batchNorm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
+  const be = backend as WasmBackend, km = kernelModule(be);
+  const { x, gamma, beta } = inputs;
+  const [R, C] = x.shape;
+  const y = be.makeOutput(x.shape, 'float32');
+  const [mean, inv, variance] = [0, 1, 2].map(() => be.makeOutput([C], 'float32'));
+  km.k.batch_norm_forward(km.ptr(x), km.ptr(gamma), km.ptr(beta), km.ptr(y), km.ptr(mean), km.ptr(inv), km.ptr(variance), R, C,
+    attrs!.eps as number);
+  return [y, mean, inv, variance];
+}
+
+function batchNormGrad({ inputs, backend }: KernelArgs): tf.TensorInfo[] {
+  const be = backend as WasmBackend, km = kernelModule(be);
+  const { dy, x, mean, invstd, gamma } = inputs;
+  const [R, C] = x.shape;
+  const dx = be.makeOutput(x.shape, 'float32'), dg = be.makeOutput([C], 'float32'), db = be.makeOutput([C], 'float32');
+  km.k.batch_norm_backward(km.ptr(dy), km.ptr(x), km.ptr(mean), km.ptr(invstd), km.ptr(gamma), km.ptr(dx), km.ptr(dg), km.ptr(db), R, C);
+  return [dx, dg, db];
+}
+
+/** x, dy [R, C], alpha [1] or [C] -> dx, dalpha. */
+function preluGrad({ inputs, backend }: KernelArgs): tf.TensorInfo[] {
+  const be = backend as WasmBackend, km = kernelModule(be);
+  const { x, dy, alpha } = inputs;
+  const C = x.shape[x.shape.length - 1];
+  const R = size(x.shape) / C;
+  const A = size(alpha.shape);
+  const dx = be.makeOutput(x.shape, 'float32'), da = be.makeOutput(alpha.shape, 'float32');
+  km.k.prelu_backward(km.ptr(x), km.ptr(dy), km.ptr(alpha), km.ptr(dx), km.ptr(da), R, C, A);
+  return [dx, da];
+}
+
+/** p, g, m, v -> p', m', v' (see kernels.c adam_step for the attributes). */
+function adamStep({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
+  const be = backend as WasmBackend, km = kernelModule(be);
+  const { p, g, m, v } = inputs;
+  const a = attrs as Record<string, number>;
+  const [po, mo, vo] = [0, 1, 2].map(() => be.makeOutput(p.shape, 'float32'));
+  km.k.adam_step(km.ptr(p), km.ptr(g), km.ptr(m), km.ptr(v), km.ptr(po), km.ptr(mo), km.ptr(vo), size(p.shape), a.b1, a.b2, a.step,
+    a.rbc2, a.eps, a.l2, a.decay);
+  return [po, mo, vo];
+}
+
+const disabled = new Set((typeof process !== 'undefined' && process.env?.SLIMSPEECH_WASM_DISABLE || '').split(',').filter(Boolean));
+
 function register(kernelName: string, kernelFunc: tf.KernelFunc): void {
+  if (disabled.has(kernelName)) return;
   if (tf.getKernel(kernelName, 'wasm')) tf.unregisterKernel(kernelName, 'wasm');
   tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
 }
@@ -190,7 +275,8 @@ let registered = false;
 /** Names of the wasm kernels slimspeech registers (replacing tfjs's where one exists). */
 export const WASM_TRAINING_KERNELS = [
   'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter',
-  'DepthwiseConv2dNativeBackpropInput', 'BatchMatMul', 'UnsortedSegmentSum', 'MaxPoolGrad', 'AvgPoolGrad',
+  'DepthwiseConv2dNativeBackpropInput', 'BatchMatMul', 'UnsortedSegmentSum', 'MaxPoolGrad', 'AvgPoolGrad', 'Identity',
+  ...Object.values(FUSED),
 ];
 
 /**
@@ -201,8 +287,9 @@ export const WASM_TRAINING_KERNELS = [
  * These kernels honour dilations, which conv_gradients.ts then uses. Idempotent.
  *
  * `SLIMSPEECH_WASM_KERNELS=minimal` registers only what training cannot do without (the filter and
- * depthwise gradients, UnsortedSegmentSum, dilated gradients), leaving tfjs's own BatchMatMul and
- * Conv2DBackpropInput in place: the "before" configuration of the benchmarks.
+ * depthwise gradients, UnsortedSegmentSum, the pool-gradient fixes), leaving tfjs's own BatchMatMul,
+ * Conv2DBackpropInput and Identity in place: the "before" configuration of the benchmarks.
+ * `SLIMSPEECH_WASM_DISABLE=Name,Name` keeps tfjs's own kernel for the named ones (for A/B measurements).
  */
 export async function registerWasmTraining(): Promise<void> {
   if (registered) return;
@@ -215,7 +302,15 @@ export async function registerWasmTraining(): Promise<void> {
   register('MaxPoolGrad', maxPoolGrad as unknown as tf.KernelFunc);
   register('AvgPoolGrad', avgPoolGrad as unknown as tf.KernelFunc);
   if (!minimal) {
+    stockIdentity = tf.getKernel('Identity', 'wasm')?.kernelFunc;
+    register('Identity', identity as unknown as tf.KernelFunc);
     register('Conv2DBackpropInput', conv2DBackpropInput as unknown as tf.KernelFunc);
+    register(FUSED.groupNorm, groupNorm as unknown as tf.KernelFunc);
+    register(FUSED.groupNormGrad, groupNormGrad as unknown as tf.KernelFunc);
+    register(FUSED.batchNorm, batchNorm as unknown as tf.KernelFunc);
+    register(FUSED.batchNormGrad, batchNormGrad as unknown as tf.KernelFunc);
+    register(FUSED.preluGrad, preluGrad as unknown as tf.KernelFunc);
+    register(FUSED.adamStep, adamStep as unknown as tf.KernelFunc);
     const stock = tf.getKernel('BatchMatMul', 'wasm');
     if (stock) register('BatchMatMul', makeBatchMatMul(stock.kernelFunc) as unknown as tf.KernelFunc);
   }

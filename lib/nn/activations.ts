@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Ctx, Module, registerModule } from './module';
 import { filled } from './init';
+import { prelu } from './fused';
 
 /** Parameter-free activation names. */
 export type ActivationName = 'relu' | 'gelu' | 'elu' | 'tanh' | 'sigmoid' | 'silu' | 'leakyRelu' | 'identity';
@@ -69,7 +70,10 @@ export class PReLU extends Module {
   }
 
   forward(x: tf.Tensor, _ctx: Ctx): tf.Tensor {
-    return tf.tidy(() => tf.add(tf.relu(x), tf.mul(this.weight, tf.minimum(x, 0))));
+    if (this.numParameters !== 1 && x.shape[x.rank - 1] !== this.numParameters) {
+      throw new Error(`PReLU${this.path ? ` '${this.path}'` : ''}: ${this.numParameters} slopes for last axis ${x.shape[x.rank - 1]} (shape [${x.shape}])`);
+    }
+    return prelu(x, this.weight as tf.Tensor1D);
   }
 
   getConfig(): Record<string, unknown> {

@@ -1,81 +1,34 @@
 import * as tf from '@tensorflow/tfjs';
 import { Ctx, Module, registerModule } from './module';
 import { filled } from './init';
+import { batchNorm2d, groupNorm } from './fused';
 
-type CustomGradientFunc = Parameters<typeof tf.customGrad>[0];
-
-function leadingAxes(rank: number): number[] {
-  return Array.from({ length: rank - 1 }, (_, i) => i);
-}
 
 /**
  * Batch normalisation in training mode over every axis but the last (channels-last):
  * y = (x - mean) / sqrt(var + eps) * gamma + beta, with the biased batch variance, and the analytic
- * gradient dx = gamma * invstd / n * (n * dy - sum(dy) - xhat * sum(dy * xhat)).
- * Returns y and the batch mean and biased variance ([C]) for the running statistics.
+ * gradient (see fused.batchNorm2d). Returns y and the batch mean and biased variance ([C], kept: the
+ * caller disposes them) for the running statistics.
  */
 export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number):
   { y: tf.Tensor; mean: tf.Tensor1D; variance: tf.Tensor1D } {
-  const axes = leadingAxes(x.rank);
-  const n = x.size / x.shape[x.rank - 1];
-  const stats: { mean?: tf.Tensor1D; variance?: tf.Tensor1D } = {};
-  const f = tf.customGrad(((xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
-    const mean = tf.mean(xi, axes);
-    const xc = tf.sub(xi, mean);
-    const variance = tf.mean(tf.square(xc), axes);
-    const invstd = tf.rsqrt(tf.add(variance, eps));
-    const xhat = tf.mul(xc, invstd);
-    stats.mean = tf.keep(mean) as tf.Tensor1D;
-    stats.variance = tf.keep(variance) as tf.Tensor1D;
-    save([xhat, invstd, g]);
-    return {
-      value: tf.add(tf.mul(xhat, g), b),
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const [xh, inv, gm] = saved;
-        const d = dy as tf.Tensor;
-        const dbeta = tf.sum(d, axes);
-        const dgamma = tf.sum(tf.mul(d, xh), axes);
-        const dx = tf.mul(tf.mul(gm, tf.div(inv, n)),
-          tf.sub(tf.sub(tf.mul(d, n), dbeta), tf.mul(xh, dgamma)));
-        return [dx, dgamma, dbeta];
-      },
-    };
-  }) as unknown as CustomGradientFunc);
-  const y = f(x, gamma, beta) as tf.Tensor;
-  return { y, mean: stats.mean!, variance: stats.variance! };
+  const c = x.shape[x.rank - 1];
+  const r = batchNorm2d(tf.reshape(x, [-1, c]) as tf.Tensor2D, gamma as tf.Tensor1D, beta as tf.Tensor1D, eps);
+  return { y: tf.reshape(r.y, x.shape), mean: r.mean, variance: r.variance };
 }
 
 /**
  * Layer normalisation over the last axis: y = (x - mean) / sqrt(var + eps) * gamma + beta (biased
- * variance), with the analytic gradient. gamma and beta may be undefined (no affine transform).
+ * variance), with the analytic gradient (see fused.groupNorm). gamma and beta may be undefined (no
+ * affine transform).
  */
 export function layerNorm(x: tf.Tensor, gamma: tf.Tensor | undefined, beta: tf.Tensor | undefined, eps: number): tf.Tensor {
   const d = x.shape[x.rank - 1];
-  const axes = leadingAxes(x.rank);
-  const g0 = gamma ?? tf.ones([d]);
-  const b0 = beta ?? tf.zeros([d]);
-  const f = tf.customGrad(((xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
-    const mean = tf.mean(xi, -1, true);
-    const xc = tf.sub(xi, mean);
-    const invstd = tf.rsqrt(tf.add(tf.mean(tf.square(xc), -1, true), eps));
-    const xhat = tf.mul(xc, invstd);
-    save([xhat, invstd, g]);
-    return {
-      value: tf.add(tf.mul(xhat, g), b),
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const [xh, inv, gm] = saved;
-        const dyt = dy as tf.Tensor;
-        const dxhat = tf.mul(dyt, gm);
-        const dx = tf.mul(tf.div(inv, d), tf.sub(tf.sub(tf.mul(dxhat, d), tf.sum(dxhat, -1, true)),
-          tf.mul(xh, tf.sum(tf.mul(dxhat, xh), -1, true))));
-        return [dx, tf.sum(tf.mul(dyt, xh), axes), tf.sum(dyt, axes)];
-      },
-    };
-  }) as unknown as CustomGradientFunc);
-  const y = f(x, g0, b0) as tf.Tensor;
-  if (!gamma) g0.dispose();
-  if (!beta) b0.dispose();
-  return y;
+  return tf.tidy(() => {
+    const y = groupNorm(tf.reshape(x, [-1, 1, d]) as tf.Tensor3D, (gamma ?? tf.ones([d])) as tf.Tensor1D,
+      (beta ?? tf.zeros([d])) as tf.Tensor1D, eps);
+    return tf.reshape(y, x.shape);
+  });
 }
 
 /** Arguments of {@link BatchNorm}. */
@@ -236,10 +189,7 @@ export class GlobalLayerNorm extends Module {
     if (x.rank !== 3 || x.shape[2] !== this.numChannels) {
       throw new Error(`GlobalLayerNorm${this.path ? ` '${this.path}'` : ''}: expected [batch, time, ${this.numChannels}], got [${x.shape}]`);
     }
-    return tf.tidy(() => {
-      const { mean, variance } = tf.moments(x, [1, 2], true);
-      return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps))), this.weight), this.bias);
-    });
+    return groupNorm(x as tf.Tensor3D, this.weight as tf.Tensor1D, this.bias as tf.Tensor1D, this.eps);
   }
 
   getConfig(): Record<string, unknown> {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { FUSED, hasKernel } from '../backend/fused_names';
 
 /** A set of variables optimised with their own hyper-parameters. */
 export interface ParamGroup {
@@ -120,7 +121,10 @@ export class Optimizer {
           let grad = grads.get(p);
           if (!grad) continue;
           const s = this.slot(p);
-          if (kind === 'adamw') {
+          const fusedAdam = kind !== 'sgd' && hasKernel(FUSED.adamStep);
+          if (fusedAdam) {
+            // Weight decay happens inside the fused step.
+          } else if (kind === 'adamw') {
             if (g.weightDecay) p.assign(tf.mul(p, 1 - lr * g.weightDecay));
           } else if (g.weightDecay) {
             grad = tf.add(grad, tf.mul(p, g.weightDecay));
@@ -132,6 +136,15 @@ export class Optimizer {
               grad = nesterov ? tf.add(grad, tf.mul(buf, momentum)) : buf;
             }
             p.assign(tf.sub(p, tf.mul(grad, lr)));
+          } else if (hasKernel(FUSED.adamStep)) {
+            // One fused kernel per parameter on wasm: the same update in one pass.
+            const decoupled = kind === 'adamw';
+            const [pn, mn, vn] = tf.engine().runKernel(FUSED.adamStep, { p, g: grads.get(p)!, m: s.m!, v: s.v! }, {
+              b1, b2, step: lr / bc1, rbc2: 1 / Math.sqrt(bc2), eps, l2: decoupled ? 0 : g.weightDecay,
+              decay: decoupled ? lr * g.weightDecay : 0 } as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[];
+            p.assign(pn);
+            s.m!.assign(mn);
+            s.v!.assign(vn);
           } else {
             s.m!.assign(tf.add(tf.mul(s.m!, b1), tf.mul(grad, 1 - b1)));
             s.v!.assign(tf.add(tf.mul(s.v!, b2), tf.mul(tf.square(grad), 1 - b2)));

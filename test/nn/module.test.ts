@@ -114,7 +114,7 @@ test('saveModel then loadModel gives identical outputs, also in a fresh process'
     require(${JSON.stringify(path.join(__dirname, 'tiny_model.js'))});
     const { loadModel } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'lib', 'nn'))});
     (async () => {
-      await useBackend('wasm');
+      await useBackend(${JSON.stringify(tf.getBackend())});
       const m = await loadModel(${JSON.stringify(dir)});
       const x = tf.tensor(${JSON.stringify(Array.from(x.dataSync()))}, ${JSON.stringify(x.shape)});
       process.stdout.write(JSON.stringify(Array.from(m.forward(x, { training: false }).dataSync())));

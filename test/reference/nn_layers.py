@@ -166,6 +166,16 @@ cases.append(case('LayerNorm', 'LayerNorm', {'normalizedShape': 8}, m, [2, 5, 8]
                   [('weight', m.weight, ident), ('bias', m.bias, ident)]))
 
 
+m = nn.GroupNorm(1, 6, eps=1e-8)
+with torch.no_grad():
+    m.weight.uniform_(0.5, 1.5)
+    m.bias.uniform_(-0.5, 0.5)
+cases.append(case('GlobalLayerNorm (GroupNorm(1, C))', 'GlobalLayerNorm', {'numChannels': 6}, m, [3, 9, 6],
+                  lambda m, x: m(x.permute(0, 2, 1)).permute(0, 2, 1), [('weight', m.weight, ident), ('bias', m.bias, ident)]))
+m = nn.PReLU()
+cases.append(case('PReLU shared', 'PReLU', {}, m, [3, 5, 4], lambda m, x: m(x), [('weight', m.weight, ident)]))
+
+
 def rnn_params(m, layers, bidirectional):
     out = []
     for l in range(layers):

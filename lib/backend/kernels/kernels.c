@@ -398,3 +398,264 @@ void avg_pool_backprop(const float* dy, float* dx, int B, int H, int W, int C, i
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Normalisation. Group form (layer norm, Conv-TasNet's gLN): x is [G, M, C]; each group g's M*C values
+// share one mean and biased variance; gamma and beta are per channel c.
+// Channel form (batch norm): x is [R, C]; each channel is normalised over its R rows.
+// Forward writes y and the per-group (or per-channel) mean and 1/sqrt(var + eps); backward takes them.
+// ---------------------------------------------------------------------------------------------
+
+static inline float hsum(v128_t v) {
+  return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 2) +
+         wasm_f32x4_extract_lane(v, 3);
+}
+
+static float sum_f(const float* x, size_t n) {
+  v128_t a = wasm_f32x4_splat(0.f), b = a;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    a = wasm_f32x4_add(a, wasm_v128_load(x + i));
+    b = wasm_f32x4_add(b, wasm_v128_load(x + i + 4));
+  }
+  float s = hsum(wasm_f32x4_add(a, b));
+  for (; i < n; i++) s += x[i];
+  return s;
+}
+
+static float sum_sq_dev(const float* x, size_t n, float mean) {
+  const v128_t m = wasm_f32x4_splat(mean);
+  v128_t a = wasm_f32x4_splat(0.f);
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t d = wasm_f32x4_sub(wasm_v128_load(x + i), m);
+    a = wasm_f32x4_add(a, wasm_f32x4_mul(d, d));
+  }
+  float s = hsum(a);
+  for (; i < n; i++) { const float d = x[i] - mean; s += d * d; }
+  return s;
+}
+
+EXPORT(group_norm_forward)
+void group_norm_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean_out,
+                        float* invstd_out, int G, int M, int C, float eps) {
+  const size_t n = (size_t)M * C;
+  for (int g = 0; g < G; g++) {
+    const float* xg = x + (size_t)g * n;
+    float* yg = y + (size_t)g * n;
+    const float mean = sum_f(xg, n) / (float)n;
+    const float var = sum_sq_dev(xg, n, mean) / (float)n;
+    const float inv = 1.f / __builtin_sqrtf(var + eps);
+    mean_out[g] = mean;
+    invstd_out[g] = inv;
+    const v128_t vm = wasm_f32x4_splat(mean), vi = wasm_f32x4_splat(inv);
+    for (int m = 0; m < M; m++) {
+      const float* xr = xg + (size_t)m * C;
+      float* yr = yg + (size_t)m * C;
+      int c = 0;
+      for (; c + 4 <= C; c += 4) {
+        const v128_t xh = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(xr + c), vm), vi);
+        wasm_v128_store(yr + c, wasm_f32x4_add(wasm_f32x4_mul(xh, wasm_v128_load(gamma + c)), wasm_v128_load(beta + c)));
+      }
+      for (; c < C; c++) yr[c] = (xr[c] - mean) * inv * gamma[c] + beta[c];
+    }
+  }
+}
+
+// dx = invstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)) per group, dxhat = dy * gamma;
+// dgamma = sum dy * xhat, dbeta = sum dy over all groups and rows.
+EXPORT(group_norm_backward)
+void group_norm_backward(const float* dy, const float* x, const float* mean_in, const float* invstd_in,
+                         const float* gamma, float* dx, float* dgamma, float* dbeta, int G, int M, int C) {
+  const size_t n = (size_t)M * C;
+  __builtin_memset(dgamma, 0, sizeof(float) * C);
+  __builtin_memset(dbeta, 0, sizeof(float) * C);
+  for (int g = 0; g < G; g++) {
+    const float* xg = x + (size_t)g * n;
+    const float* dyg = dy + (size_t)g * n;
+    float* dxg = dx + (size_t)g * n;
+    const float mean = mean_in[g], inv = invstd_in[g];
+    const v128_t vm = wasm_f32x4_splat(mean), vi = wasm_f32x4_splat(inv);
+    v128_t s1v = wasm_f32x4_splat(0.f), s2v = s1v;
+    float s1 = 0.f, s2 = 0.f;
+    for (int m = 0; m < M; m++) {
+      const float* xr = xg + (size_t)m * C;
+      const float* dr = dyg + (size_t)m * C;
+      int c = 0;
+      for (; c + 4 <= C; c += 4) {
+        const v128_t xh = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(xr + c), vm), vi);
+        const v128_t d = wasm_v128_load(dr + c);
+        const v128_t dxh = wasm_f32x4_mul(d, wasm_v128_load(gamma + c));
+        s1v = wasm_f32x4_add(s1v, dxh);
+        s2v = wasm_f32x4_add(s2v, wasm_f32x4_mul(dxh, xh));
+        wasm_v128_store(dgamma + c, wasm_f32x4_add(wasm_v128_load(dgamma + c), wasm_f32x4_mul(d, xh)));
+        wasm_v128_store(dbeta + c, wasm_f32x4_add(wasm_v128_load(dbeta + c), d));
+      }
+      for (; c < C; c++) {
+        const float xh = (xr[c] - mean) * inv;
+        const float dxh = dr[c] * gamma[c];
+        s1 += dxh;
+        s2 += dxh * xh;
+        dgamma[c] += dr[c] * xh;
+        dbeta[c] += dr[c];
+      }
+    }
+    s1 += hsum(s1v);
+    s2 += hsum(s2v);
+    const float k1 = s1 / (float)n, k2 = s2 / (float)n;
+    const v128_t vk1 = wasm_f32x4_splat(k1), vk2 = wasm_f32x4_splat(k2);
+    for (int m = 0; m < M; m++) {
+      const float* xr = xg + (size_t)m * C;
+      const float* dr = dyg + (size_t)m * C;
+      float* o = dxg + (size_t)m * C;
+      int c = 0;
+      for (; c + 4 <= C; c += 4) {
+        const v128_t xh = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(xr + c), vm), vi);
+        const v128_t dxh = wasm_f32x4_mul(wasm_v128_load(dr + c), wasm_v128_load(gamma + c));
+        wasm_v128_store(o + c, wasm_f32x4_mul(vi, wasm_f32x4_sub(wasm_f32x4_sub(dxh, vk1), wasm_f32x4_mul(xh, vk2))));
+      }
+      for (; c < C; c++) {
+        const float xh = (xr[c] - mean) * inv;
+        o[c] = inv * (dr[c] * gamma[c] - k1 - xh * k2);
+      }
+    }
+  }
+}
+
+// Batch norm forward over rows: mean_out and invstd_out are per channel; var_out gets the biased
+// variance (for the running statistics).
+EXPORT(batch_norm_forward)
+void batch_norm_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean_out,
+                        float* invstd_out, float* var_out, int R, int C, float eps) {
+  __builtin_memset(mean_out, 0, sizeof(float) * C);
+  __builtin_memset(var_out, 0, sizeof(float) * C);
+  for (int r = 0; r < R; r++) add_into(mean_out, x + (size_t)r * C, C);
+  for (int c = 0; c < C; c++) mean_out[c] /= (float)R;
+  for (int r = 0; r < R; r++) {
+    const float* xr = x + (size_t)r * C;
+    int c = 0;
+    for (; c + 4 <= C; c += 4) {
+      const v128_t d = wasm_f32x4_sub(wasm_v128_load(xr + c), wasm_v128_load(mean_out + c));
+      wasm_v128_store(var_out + c, wasm_f32x4_add(wasm_v128_load(var_out + c), wasm_f32x4_mul(d, d)));
+    }
+    for (; c < C; c++) { const float d = xr[c] - mean_out[c]; var_out[c] += d * d; }
+  }
+  for (int c = 0; c < C; c++) {
+    var_out[c] /= (float)R;
+    invstd_out[c] = 1.f / __builtin_sqrtf(var_out[c] + eps);
+  }
+  for (int r = 0; r < R; r++) {
+    const float* xr = x + (size_t)r * C;
+    float* yr = y + (size_t)r * C;
+    int c = 0;
+    for (; c + 4 <= C; c += 4) {
+      const v128_t xh = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(xr + c), wasm_v128_load(mean_out + c)), wasm_v128_load(invstd_out + c));
+      wasm_v128_store(yr + c, wasm_f32x4_add(wasm_f32x4_mul(xh, wasm_v128_load(gamma + c)), wasm_v128_load(beta + c)));
+    }
+    for (; c < C; c++) yr[c] = (xr[c] - mean_out[c]) * invstd_out[c] * gamma[c] + beta[c];
+  }
+}
+
+// dx = gamma * invstd / R * (R * dy - dbeta - xhat * dgamma), dbeta = sum dy, dgamma = sum dy * xhat.
+EXPORT(batch_norm_backward)
+void batch_norm_backward(const float* dy, const float* x, const float* mean, const float* invstd,
+                         const float* gamma, float* dx, float* dgamma, float* dbeta, int R, int C) {
+  __builtin_memset(dgamma, 0, sizeof(float) * C);
+  __builtin_memset(dbeta, 0, sizeof(float) * C);
+  for (int r = 0; r < R; r++) {
+    const float* xr = x + (size_t)r * C;
+    const float* dr = dy + (size_t)r * C;
+    int c = 0;
+    for (; c + 4 <= C; c += 4) {
+      const v128_t xh = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(xr + c), wasm_v128_load(mean + c)), wasm_v128_load(invstd + c));
+      const v128_t d = wasm_v128_load(dr + c);
+      wasm_v128_store(dgamma + c, wasm_f32x4_add(wasm_v128_load(dgamma + c), wasm_f32x4_mul(d, xh)));
+      wasm_v128_store(dbeta + c, wasm_f32x4_add(wasm_v128_load(dbeta + c), d));
+    }
+    for (; c < C; c++) {
+      const float xh = (xr[c] - mean[c]) * invstd[c];
+      dgamma[c] += dr[c] * xh;
+      dbeta[c] += dr[c];
+    }
+  }
+  const float invR = 1.f / (float)R;
+  for (int r = 0; r < R; r++) {
+    const float* xr = x + (size_t)r * C;
+    const float* dr = dy + (size_t)r * C;
+    float* o = dx + (size_t)r * C;
+    for (int c = 0; c < C; c++) {
+      const float xh = (xr[c] - mean[c]) * invstd[c];
+      o[c] = gamma[c] * invstd[c] * (dr[c] - (dbeta[c] + xh * dgamma[c]) * invR);
+    }
+  }
+}
+
+// PReLU backward with alpha shared (A == 1) or per channel (A == C): dx = dy * (x > 0 ? 1 : alpha),
+// dalpha = sum over x <= 0 of dy * x.
+EXPORT(prelu_backward)
+void prelu_backward(const float* x, const float* dy, const float* alpha, float* dx, float* dalpha, int R, int C,
+                    int A) {
+  __builtin_memset(dalpha, 0, sizeof(float) * A);
+  const v128_t zero = wasm_f32x4_splat(0.f);
+  if (A == 1) {
+    const float a = alpha[0];
+    const v128_t va = wasm_f32x4_splat(a);
+    v128_t acc = zero;
+    const size_t n = (size_t)R * C;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const v128_t xv = wasm_v128_load(x + i), d = wasm_v128_load(dy + i);
+      const v128_t pos = wasm_f32x4_gt(xv, zero);
+      wasm_v128_store(dx + i, wasm_v128_bitselect(d, wasm_f32x4_mul(d, va), pos));
+      acc = wasm_f32x4_add(acc, wasm_v128_andnot(wasm_f32x4_mul(d, xv), pos));
+    }
+    float s = hsum(acc);
+    for (; i < n; i++) {
+      if (x[i] > 0) dx[i] = dy[i];
+      else { dx[i] = dy[i] * a; s += dy[i] * x[i]; }
+    }
+    dalpha[0] = s;
+    return;
+  }
+  for (int r = 0; r < R; r++) {
+    const float* xr = x + (size_t)r * C;
+    const float* dr = dy + (size_t)r * C;
+    float* o = dx + (size_t)r * C;
+    for (int c = 0; c < C; c++) {
+      if (xr[c] > 0) o[c] = dr[c];
+      else { o[c] = dr[c] * alpha[c]; dalpha[c] += dr[c] * xr[c]; }
+    }
+  }
+}
+
+// One Adam/AdamW step of one parameter tensor, out of place (tensors are immutable):
+// g' = g + l2 * p; m' = b1 m + (1 - b1) g'; v' = b2 v + (1 - b2) g'^2;
+// p' = p * (1 - decay) - step * m' / (sqrt(v') * rbc2 + eps), with step = lr / (1 - b1^t),
+// rbc2 = 1 / sqrt(1 - b2^t), decay = lr * wd for AdamW (else 0), l2 = wd for Adam (else 0).
+EXPORT(adam_step)
+void adam_step(const float* p, const float* g, const float* m, const float* v, float* p_out, float* m_out,
+               float* v_out, int n, float b1, float b2, float step, float rbc2, float eps, float l2, float decay) {
+  const v128_t vb1 = wasm_f32x4_splat(b1), vb1c = wasm_f32x4_splat(1.f - b1);
+  const v128_t vb2 = wasm_f32x4_splat(b2), vb2c = wasm_f32x4_splat(1.f - b2);
+  const v128_t vstep = wasm_f32x4_splat(step), vr = wasm_f32x4_splat(rbc2), veps = wasm_f32x4_splat(eps);
+  const v128_t vl2 = wasm_f32x4_splat(l2), vkeep = wasm_f32x4_splat(1.f - decay);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t pv = wasm_v128_load(p + i);
+    const v128_t gv = wasm_f32x4_add(wasm_v128_load(g + i), wasm_f32x4_mul(vl2, pv));
+    const v128_t mv = wasm_f32x4_add(wasm_f32x4_mul(vb1, wasm_v128_load(m + i)), wasm_f32x4_mul(vb1c, gv));
+    const v128_t vv = wasm_f32x4_add(wasm_f32x4_mul(vb2, wasm_v128_load(v + i)), wasm_f32x4_mul(vb2c, wasm_f32x4_mul(gv, gv)));
+    const v128_t den = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_sqrt(vv), vr), veps);
+    wasm_v128_store(m_out + i, mv);
+    wasm_v128_store(v_out + i, vv);
+    wasm_v128_store(p_out + i, wasm_f32x4_sub(wasm_f32x4_mul(pv, vkeep), wasm_f32x4_div(wasm_f32x4_mul(vstep, mv), den)));
+  }
+  for (; i < n; i++) {
+    const float gi = g[i] + l2 * p[i];
+    const float mi = b1 * m[i] + (1.f - b1) * gi;
+    const float vi = b2 * v[i] + (1.f - b2) * gi * gi;
+    m_out[i] = mi;
+    v_out[i] = vi;
+    p_out[i] = p[i] * (1.f - decay) - step * mi / (__builtin_sqrtf(vi) * rbc2 + eps);
+  }
+}

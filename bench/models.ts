@@ -1,0 +1,36 @@
+// The benchmark's reference architectures, built identically to bench/torch_bench.py's, with their
+// inputs and training losses. Batch sizes and lengths come from bench/run.ts (the default presets').
+import * as tf from '@tensorflow/tfjs';
+import { Module, manualSeed } from '../lib/nn';
+import { ConvTasNet, Crn } from '../lib/models';
+import { siSnr } from '../lib/metrics';
+
+export interface BenchModel {
+  build(batch: number, length: number): { model: Module; input: tf.Tensor; loss: (out: tf.Tensor) => tf.Scalar; input1: tf.Tensor };
+}
+
+/** Negative SI-SNR of the better of the two source assignments, averaged over the batch. */
+function pit2(est: tf.Tensor, ref: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => {
+    const a = tf.mean(siSnr(est, ref), -1);
+    const b = tf.mean(siSnr(est, tf.reverse(ref, 1)), -1);
+    return tf.neg(tf.mean(tf.maximum(a, b))) as tf.Scalar;
+  });
+}
+
+export const BENCH_MODELS: Record<string, BenchModel> = {
+  'conv-tasnet': {
+    build(batch, length) {
+      manualSeed(0);
+      const ref = tf.randomNormal([batch, 2, length]);
+      return { model: new ConvTasNet(), input: tf.randomNormal([batch, length]), loss: (o) => pit2(o, ref), input1: tf.randomNormal([1, length]) };
+    },
+  },
+  crn: {
+    build(batch, length) {
+      manualSeed(0);
+      const ref = tf.randomNormal([batch, length]);
+      return { model: new Crn(), input: tf.randomNormal([batch, length]), loss: (o) => tf.neg(tf.mean(siSnr(o, ref))) as tf.Scalar, input1: tf.randomNormal([1, length]) };
+    },
+  },
+};

@@ -1,0 +1,186 @@
+#!/usr/bin/python3
+"""PyTorch side of the training-speed benchmark: the reference architectures defined exactly as in
+slimspeech (same layers, shapes and parameter counts; channels-first where PyTorch is), timed for Adam
+training steps and batch-1 inference on one CPU thread.
+
+Run by bench/run.ts with Debian's python3-torch; by hand:
+  /usr/bin/python3 bench/torch_bench.py --model conv-tasnet --batch 4 --length 8000 --steps 10 --warmup 3
+Prints one JSON line: {model, params, msPerStep, inferMs, peakRssMb, steps}.
+"""
+import argparse
+import json
+import math
+import resource
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+# ---- Conv-TasNet (lib/models/conv_tasnet.ts) -------------------------------------------------------
+class TcnBlock(nn.Module):
+    def __init__(self, B, H, S, P, d):
+        super().__init__()
+        self.inConv = nn.Conv1d(B, H, 1)
+        self.act1 = nn.PReLU()
+        self.norm1 = nn.GroupNorm(1, H, eps=1e-8)
+        self.dconv = nn.Conv1d(H, H, P, dilation=d, padding=d * (P - 1) // 2, groups=H)
+        self.act2 = nn.PReLU()
+        self.norm2 = nn.GroupNorm(1, H, eps=1e-8)
+        self.resConv = nn.Conv1d(H, B, 1)
+        self.skipConv = nn.Conv1d(H, S, 1)
+
+    def forward(self, x):
+        h = self.norm1(self.act1(self.inConv(x)))
+        h = self.norm2(self.act2(self.dconv(h)))
+        return x + self.resConv(h), self.skipConv(h)
+
+
+class ConvTasNet(nn.Module):
+    def __init__(self, S=2, N=64, L=16, B=64, H=128, Sc=64, P=3, X=4, R=2):
+        super().__init__()
+        self.S, self.N, self.L = S, N, L
+        self.encoder = nn.Conv1d(1, N, L, stride=L // 2, bias=False)
+        self.inNorm = nn.GroupNorm(1, N, eps=1e-8)
+        self.bottleneckConv = nn.Conv1d(N, B, 1)
+        self.blocks = nn.ModuleList([TcnBlock(B, H, Sc, P, 2 ** x) for _ in range(R) for x in range(X)])
+        self.maskAct = nn.PReLU()
+        self.maskConv = nn.Conv1d(Sc, S * N, 1)
+        self.decoder = nn.ConvTranspose1d(N, 1, L, stride=L // 2, bias=False)
+
+    def forward(self, mix):
+        Bt, T = mix.shape
+        stride = self.L // 2
+        frames = max(1, math.ceil((T - self.L) / stride)) + 1
+        padded = (frames - 1) * stride + self.L
+        x = F.pad(mix, (0, padded - T)).unsqueeze(1)
+        w = F.relu(self.encoder(x))
+        y = self.bottleneckConv(self.inNorm(w))
+        skip = 0
+        for blk in self.blocks:
+            y, s = blk(y)
+            skip = skip + s
+        m = torch.sigmoid(self.maskConv(self.maskAct(skip))).view(Bt, self.S, self.N, frames)
+        masked = (w.unsqueeze(1) * m).reshape(Bt * self.S, self.N, frames)
+        return self.decoder(masked)[:, 0, :T].reshape(Bt, self.S, T)
+
+
+# ---- CRN (lib/models/crn.ts) -------------------------------------------------------------------------
+class Crn(nn.Module):
+    def __init__(self, nFft=256, hop=128, channels=(16, 32, 64), kernel=(3, 5), lstmHidden=128, lstmLayers=1):
+        super().__init__()
+        self.nFft, self.hop = nFft, hop
+        kt, kf = kernel
+        pad = ((kt - 1) // 2, (kf - 1) // 2)
+        bins = [nFft // 2 + 1]
+        self.enc = nn.ModuleList()
+        cin = 2
+        for c in channels:
+            self.enc.append(nn.Sequential(nn.Conv2d(cin, c, kernel, stride=(1, 2), padding=pad), nn.BatchNorm2d(c), nn.PReLU()))
+            bins.append((bins[-1] + 2 * pad[1] - kf) // 2 + 1)
+            cin = c
+        flat = channels[-1] * bins[-1]
+        self.lstm = nn.LSTM(flat, lstmHidden, num_layers=lstmLayers, batch_first=True)
+        self.proj = nn.Linear(lstmHidden, flat)
+        self.dec = nn.ModuleList()
+        for i in range(len(channels) - 1, -1, -1):
+            cout = 2 if i == 0 else channels[i - 1]
+            op = bins[i] - ((bins[i + 1] - 1) * 2 - 2 * pad[1] + kf)
+            layers = [nn.ConvTranspose2d(2 * channels[i], cout, kernel, stride=(1, 2), padding=pad, output_padding=(0, op))]
+            if i > 0:
+                layers += [nn.BatchNorm2d(cout), nn.PReLU()]
+            self.dec.append(nn.Sequential(*layers))
+        self.register_buffer('window', torch.hann_window(nFft))
+
+    def forward(self, noisy):
+        spec = torch.stft(noisy, self.nFft, self.hop, window=self.window, center=True, pad_mode='reflect', return_complex=True)
+        x = torch.stack([spec.real, spec.imag], 1).transpose(2, 3)      # [B, 2, T, F]
+        skips = []
+        h = x
+        for e in self.enc:
+            h = e(h)
+            skips.append(h)
+        B, C, T, Fb = h.shape
+        r = self.proj(self.lstm(h.permute(0, 2, 3, 1).reshape(B, T, Fb * C))[0])
+        h = r.reshape(B, T, Fb, C).permute(0, 3, 1, 2)
+        for k, d in enumerate(self.dec):
+            h = d(torch.cat([h, skips[-1 - k]], 1))
+        m = torch.tanh(h).transpose(2, 3)                               # [B, 2, F, T]
+        real = spec.real * m[:, 0] - spec.imag * m[:, 1]
+        imag = spec.real * m[:, 1] + spec.imag * m[:, 0]
+        return torch.istft(torch.complex(real, imag), self.nFft, self.hop, window=self.window, center=True, length=noisy.shape[1])
+
+
+def si_snr(est, ref, eps=1e-8):
+    est = est - est.mean(-1, keepdim=True)
+    ref = ref - ref.mean(-1, keepdim=True)
+    a = ((est * ref).sum(-1, keepdim=True) + eps) / ((ref * ref).sum(-1, keepdim=True) + eps)
+    t = a * ref
+    n = est - t
+    return 10 * torch.log10(((t * t).sum(-1) + eps) / ((n * n).sum(-1) + eps))
+
+
+def pit2(est, ref):
+    """Negative SI-SNR of the better of the two assignments, per example, averaged."""
+    a = si_snr(est, ref).mean(-1)
+    b = si_snr(est, ref.flip(1)).mean(-1)
+    return -torch.maximum(a, b).mean()
+
+
+def build(name, args):
+    if name == 'conv-tasnet':
+        m = ConvTasNet()
+        x = torch.randn(args.batch, args.length)
+        y = torch.randn(args.batch, 2, args.length)
+        return m, x, lambda out: pit2(out, y), torch.randn(1, args.length)
+    if name == 'crn':
+        m = Crn()
+        x = torch.randn(args.batch, args.length)
+        y = torch.randn(args.batch, args.length)
+        return m, x, lambda out: -si_snr(out, y).mean(), torch.randn(1, args.length)
+    raise SystemExit(f'unknown model {name}')
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument('--model', required=True)
+    p.add_argument('--batch', type=int, required=True)
+    p.add_argument('--length', type=int, default=0)
+    p.add_argument('--steps', type=int, default=10)
+    p.add_argument('--warmup', type=int, default=3)
+    p.add_argument('--infer-runs', type=int, default=20)
+    p.add_argument('--threads', type=int, default=1)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    model, x, loss_fn, x1 = build(args.model, args)
+    params = sum(q.numel() for q in model.parameters())
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model.train()
+    times = []
+    for i in range(args.warmup + args.steps):
+        t0 = time.perf_counter()
+        opt.zero_grad()
+        loss = loss_fn(model(x))
+        loss.backward()
+        opt.step()
+        if i >= args.warmup:
+            times.append((time.perf_counter() - t0) * 1000)
+    model.eval()
+    inf = []
+    with torch.no_grad():
+        for i in range(3 + args.infer_runs):
+            t0 = time.perf_counter()
+            model(x1)
+            if i >= 3:
+                inf.append((time.perf_counter() - t0) * 1000)
+    print(json.dumps({'model': args.model, 'params': params, 'msPerStep': statistics.median(times),
+                      'inferMs': statistics.median(inf), 'steps': args.steps,
+                      'peakRssMb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      'loss': float(loss)}))
+
+
+if __name__ == '__main__':
+    main()

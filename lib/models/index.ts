@@ -1,0 +1,3 @@
+// Architectures shared by recipes and benchmarks.
+export * from './conv_tasnet';
+export * from './crn';
