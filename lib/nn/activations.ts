@@ -37,7 +37,7 @@ export class Activation extends Module {
   constructor(args: ActivationArgs | ActivationName) {
     super();
     this.fn = typeof args === 'string' ? args : args.fn;
-    activate(tf.scalar(0), this.fn).dispose();
+    tf.tidy(() => { activate(tf.scalar(0), this.fn); });
   }
 
   forward(x: tf.Tensor, _ctx: Ctx): tf.Tensor {

@@ -61,11 +61,13 @@ export class MultiHeadAttention extends Module {
     this.vProj = this.addModule('vProj', new Linear({ inFeatures: this.embedDim, outFeatures: inner, bias }));
     this.outProj = this.addModule('outProj', new Linear({ inFeatures: inner, outFeatures: this.embedDim, bias }));
     // PyTorch: xavier_uniform_ on the packed [3E, E] in-projection, zero biases.
-    for (const p of [this.qProj, this.kProj, this.vProj]) {
-      p.weight.assign(tf.tensor(xavierUniform(this.embedDim * inner, this.embedDim, 3 * inner), [this.embedDim, inner]));
-      p.bias?.assign(tf.zerosLike(p.bias));
-    }
-    this.outProj.bias?.assign(tf.zerosLike(this.outProj.bias));
+    tf.tidy(() => {
+      for (const p of [this.qProj, this.kProj, this.vProj]) {
+        p.weight.assign(tf.tensor(xavierUniform(this.embedDim * inner, this.embedDim, 3 * inner), [this.embedDim, inner]));
+        p.bias?.assign(tf.zerosLike(p.bias));
+      }
+      if (this.outProj.bias) this.outProj.bias.assign(tf.zerosLike(this.outProj.bias));
+    });
   }
 
   /** Self-attention: x [batch, T, E] -> [batch, T, E]. */

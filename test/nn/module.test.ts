@@ -185,3 +185,11 @@ test('a training-mode forward and backward leaks no tensors', async () => {
   x.dispose();
   m.dispose();
 });
+
+test('constructing and disposing layers leaks nothing', async () => {
+  const { Activation: A, MultiHeadAttention: M, TransformerEncoderLayer: T, LSTM: L } = await import('../../lib/nn');
+  const before = tf.memory().numTensors;
+  for (const make of [() => new A('gelu'), () => new M({ embedDim: 8, numHeads: 2 }), () => new T({ dModel: 8, nHead: 2 }),
+    () => new L({ inputSize: 3, hiddenSize: 4, bidirectional: true })]) make().dispose();
+  assert.equal(tf.memory().numTensors, before);
+});

@@ -1,0 +1,216 @@
+import * as tf from '@tensorflow/tfjs';
+import { Ctx, Module, recordTap, registerModule } from '../nn/module';
+import { xavierUniform } from '../nn/init';
+import { dropout } from '../nn/dropout';
+import { activate, ActivationName } from '../nn/activations';
+import { slimChannels, widthOf } from './channels';
+import { buildQuietly, extractChildrenInto, Slimmable } from './extract';
+import { SlimLinear } from './slim_linear';
+import { SlimLayerNorm } from './slim_layer_norm';
+
+/** Arguments of {@link SlimMultiHeadAttention} (full sizes). */
+export interface SlimMultiHeadAttentionArgs {
+  /** Model width E at full width. */
+  embedDim: number;
+  /** Attention heads at full width (>= 1). */
+  numHeads: number;
+  /** Width d of one head, fixed at every width. Default embedDim / numHeads. */
+  headDim?: number;
+  /** Dropout on the attention probabilities, in training. Default 0. */
+  dropout?: number;
+  /** Biases on the projections. Default true. */
+  bias?: boolean;
+  /** Slim the model width E with the width (false: only heads are slimmed). Default true. */
+  slimEmbed?: boolean;
+}
+
+/**
+ * Slimmable multi-head self-attention (as nn.MultiHeadAttention, batch first). What is slimmed at width
+ * w = ctx.width (default 1):
+ * - heads: the first Ha = slimChannels(numHeads, w) heads, each of the FIXED width headDim d (so the
+ *   scale 1/sqrt(d) and each head's meaning are the same at every width; the query/key/value projections
+ *   keep their first Ha*d output features, the output projection its first Ha*d input features);
+ * - the model width: the first Ea = slimChannels(embedDim, w) features in and out (unless slimEmbed is
+ *   false).
+ * x [batch, T, Ea] -> [batch, T, Ea]: concat_h softmax(Q_h K_h^T / sqrt(d)) V_h, projected. Projections
+ * qProj, kProj, vProj [E, H*d] and outProj [H*d, E] are SlimLinear children, initialised as PyTorch's
+ * packed in-projection (xavier uniform, zero biases). At width 1 it computes nn.MultiHeadAttention.
+ * With `ctx.taps`, the head-averaged probabilities [batch, T, T] are recorded under '<path>.attention'.
+ */
+export class SlimMultiHeadAttention extends Module implements Slimmable {
+  readonly embedDim: number;
+  readonly numHeads: number;
+  readonly headDim: number;
+  readonly dropoutP: number;
+  readonly slimEmbed: boolean;
+  readonly qProj: SlimLinear;
+  readonly kProj: SlimLinear;
+  readonly vProj: SlimLinear;
+  readonly outProj: SlimLinear;
+
+  constructor(args: SlimMultiHeadAttentionArgs) {
+    super();
+    this.embedDim = args.embedDim;
+    this.numHeads = args.numHeads;
+    if (!(this.numHeads >= 1)) throw new Error(`SlimMultiHeadAttention: numHeads must be >= 1, got ${args.numHeads}`);
+    this.headDim = args.headDim ?? args.embedDim / args.numHeads;
+    if (!Number.isInteger(this.headDim)) {
+      throw new Error(`SlimMultiHeadAttention: embedDim ${args.embedDim} is not divisible by numHeads ${args.numHeads}; give headDim`);
+    }
+    this.dropoutP = args.dropout ?? 0;
+    this.slimEmbed = args.slimEmbed ?? true;
+    const bias = args.bias ?? true;
+    const E = this.embedDim, inner = this.numHeads * this.headDim, d = this.headDim, s = this.slimEmbed;
+    const proj = () => new SlimLinear({ inFeatures: E, outFeatures: inner, bias, slimIn: s, outGroup: d });
+    this.qProj = this.addModule('qProj', proj());
+    this.kProj = this.addModule('kProj', proj());
+    this.vProj = this.addModule('vProj', proj());
+    this.outProj = this.addModule('outProj', new SlimLinear({ inFeatures: inner, outFeatures: E, bias, slimOut: s, inGroup: d }));
+    tf.tidy(() => {
+      for (const p of [this.qProj, this.kProj, this.vProj]) {
+        p.weight.assign(tf.tensor(xavierUniform(E * inner, E, 3 * inner), [E, inner]));
+        p.bias?.assign(tf.zerosLike(p.bias));
+      }
+      this.outProj.bias?.assign(tf.zerosLike(this.outProj.bias));
+    });
+  }
+
+  /** Active heads at `width`. */
+  activeHeads(width: number): number {
+    return slimChannels(this.numHeads, width);
+  }
+
+  /** Active model width at `width`. */
+  activeEmbed(width: number): number {
+    return this.slimEmbed ? slimChannels(this.embedDim, width) : this.embedDim;
+  }
+
+  forward(x: tf.Tensor, ctx: Ctx): tf.Tensor {
+    const name = `SlimMultiHeadAttention${this.path ? ` '${this.path}'` : ''}`;
+    const w = widthOf(ctx, name);
+    const E = this.activeEmbed(w), H = this.activeHeads(w), d = this.headDim;
+    if (x.rank !== 3 || x.shape[2] !== E) {
+      throw new Error(`${name}: at width ${w} expected [batch, time, ${E}], got [${x.shape}]`);
+    }
+    const B = x.shape[0], T = x.shape[1] as number;
+    const out = tf.tidy(() => {
+      const split = (t: tf.Tensor) => tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, d]), [0, 2, 1, 3]), [B * H, T, d]);
+      const qh = split(this.qProj.forward(x, ctx));                          // [B*H, T, d]
+      const kh = split(this.kProj.forward(x, ctx));                          // [B*H, T, d]
+      const vh = split(this.vProj.forward(x, ctx));                          // [B*H, T, d]
+      const probs = tf.softmax(tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(d))); // [B*H, T, T]
+      const heads = tf.matMul(dropout(probs, this.dropoutP, ctx), vh);       // [B*H, T, d]
+      const merged = tf.reshape(tf.transpose(tf.reshape(heads, [B, H, T, d]), [0, 2, 1, 3]), [B, T, H * d]);
+      return { output: this.outProj.forward(merged, ctx), weights: tf.mean(tf.reshape(probs, [B, H, T, T]), 1) };
+    });
+    if (this.path) recordTap(ctx, `${this.path}.attention`, out.weights);
+    out.weights.dispose();
+    return out.output;
+  }
+
+  override macs(inShape: number[], _outShape: number[], ctx: Ctx): number {
+    const [B, T] = inShape;
+    return 2 * B * this.activeHeads(ctx.width ?? 1) * T * T * this.headDim;
+  }
+
+  /** The layer at `width`: Ea model width, Ha heads of the same headDim, with copies of the active weights. */
+  extract(width: number): SlimMultiHeadAttention {
+    const m = buildQuietly(() => new SlimMultiHeadAttention({ ...this.getConfig(), embedDim: this.activeEmbed(width),
+      numHeads: this.activeHeads(width) } as SlimMultiHeadAttentionArgs));
+    extractChildrenInto(this, m, width);
+    return m;
+  }
+
+  getConfig(): Record<string, unknown> {
+    return { embedDim: this.embedDim, numHeads: this.numHeads, headDim: this.headDim, dropout: this.dropoutP,
+      bias: this.qProj.bias !== undefined, slimEmbed: this.slimEmbed };
+  }
+}
+registerModule('SlimMultiHeadAttention', SlimMultiHeadAttention);
+
+/** Arguments of {@link SlimTransformerEncoderLayer} (full sizes). */
+export interface SlimTransformerEncoderLayerArgs {
+  /** Model width at full width. */
+  dModel: number;
+  /** Attention heads at full width. */
+  nHead: number;
+  /** Width of one head, fixed at every width. Default dModel / nHead. */
+  headDim?: number;
+  /** Hidden units of the feed-forward block at full width. Default 2048 (as PyTorch). */
+  dimFeedforward?: number;
+  /** Dropout after attention, inside and after the feed-forward block. Default 0.1. */
+  dropout?: number;
+  /** Feed-forward activation. Default 'relu'. */
+  activation?: ActivationName;
+  /** Layer-norm epsilon. Default 1e-5. */
+  layerNormEps?: number;
+  /** Pre-norm (x + f(norm(x))) instead of PyTorch's default post-norm (norm(x + f(x))). Default false. */
+  normFirst?: boolean;
+  /** Slim the model width with the width (false: heads and feed-forward units only). Default true. */
+  slimEmbed?: boolean;
+}
+
+/**
+ * Slimmable Transformer encoder layer (as nn.TransformerEncoderLayer, batch first). At width w = ctx.width
+ * (default 1) it runs with the first slimChannels(nHead, w) heads of fixed headDim, the first
+ * slimChannels(dimFeedforward, w) feed-forward units and the first slimChannels(dModel, w) model features
+ * (unless slimEmbed is false), layer norms normalising over the active features with the active affine
+ * slice ({@link SlimLayerNorm}). [batch, T, Ea] -> [batch, T, Ea]. At width 1 it computes
+ * nn.TransformerEncoderLayer; its extracted subnet is a SlimTransformerEncoderLayer of the active sizes.
+ */
+export class SlimTransformerEncoderLayer extends Module implements Slimmable {
+  readonly args: Required<SlimTransformerEncoderLayerArgs>;
+  readonly selfAttn: SlimMultiHeadAttention;
+  readonly linear1: SlimLinear;
+  readonly linear2: SlimLinear;
+  readonly norm1: SlimLayerNorm;
+  readonly norm2: SlimLayerNorm;
+
+  constructor(args: SlimTransformerEncoderLayerArgs) {
+    super();
+    this.args = {
+      dModel: args.dModel, nHead: args.nHead, headDim: args.headDim ?? args.dModel / Math.max(args.nHead, 1),
+      dimFeedforward: args.dimFeedforward ?? 2048, dropout: args.dropout ?? 0.1, activation: args.activation ?? 'relu',
+      layerNormEps: args.layerNormEps ?? 1e-5, normFirst: args.normFirst ?? false, slimEmbed: args.slimEmbed ?? true,
+    };
+    const a = this.args, s = a.slimEmbed;
+    this.selfAttn = this.addModule('selfAttn', new SlimMultiHeadAttention({ embedDim: a.dModel, numHeads: a.nHead,
+      headDim: a.headDim, dropout: a.dropout, slimEmbed: s }));
+    this.linear1 = this.addModule('linear1', new SlimLinear({ inFeatures: a.dModel, outFeatures: a.dimFeedforward, slimIn: s }));
+    this.linear2 = this.addModule('linear2', new SlimLinear({ inFeatures: a.dimFeedforward, outFeatures: a.dModel, slimOut: s }));
+    this.norm1 = this.addModule('norm1', new SlimLayerNorm({ normalizedShape: a.dModel, eps: a.layerNormEps, slim: s }));
+    this.norm2 = this.addModule('norm2', new SlimLayerNorm({ normalizedShape: a.dModel, eps: a.layerNormEps, slim: s }));
+  }
+
+  /** The feed-forward block: linear2(dropout(act(linear1(x)))). */
+  feedForward(x: tf.Tensor, ctx: Ctx): tf.Tensor {
+    return this.linear2.forward(dropout(activate(this.linear1.forward(x, ctx), this.args.activation), this.args.dropout, ctx), ctx);
+  }
+
+  forward(x: tf.Tensor, ctx: Ctx): tf.Tensor {
+    const p = this.args.dropout;
+    return tf.tidy(() => {
+      if (this.args.normFirst) {
+        const h = tf.add(x, dropout(this.selfAttn.forward(this.norm1.forward(x, ctx), ctx), p, ctx));
+        return tf.add(h, dropout(this.feedForward(this.norm2.forward(h, ctx), ctx), p, ctx));
+      }
+      const h = this.norm1.forward(tf.add(x, dropout(this.selfAttn.forward(x, ctx), p, ctx)), ctx);
+      return this.norm2.forward(tf.add(h, dropout(this.feedForward(h, ctx), p, ctx)), ctx);
+    });
+  }
+
+  /** The layer at `width` with the active model width, heads and feed-forward units as its full sizes. */
+  extract(width: number): SlimTransformerEncoderLayer {
+    const a = this.args;
+    const m = buildQuietly(() => new SlimTransformerEncoderLayer({ ...a,
+      dModel: this.selfAttn.activeEmbed(width), nHead: this.selfAttn.activeHeads(width),
+      dimFeedforward: this.linear1.activeOut(width) }));
+    extractChildrenInto(this, m, width);
+    return m;
+  }
+
+  getConfig(): Record<string, unknown> {
+    return { ...this.args };
+  }
+}
+registerModule('SlimTransformerEncoderLayer', SlimTransformerEncoderLayer);
