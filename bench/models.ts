@@ -3,7 +3,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module, manualSeed } from '../lib/nn';
 import { ConvTasNet, Crn } from '../lib/models';
-import { siSnr } from '../lib/metrics';
+import { crossEntropy, siSnr } from '../lib/metrics';
+import { slimDsCnn, slimKwt } from '../lib/slim';
 
 export interface BenchModel {
   build(batch: number, length: number): { model: Module; input: tf.Tensor; loss: (out: tf.Tensor) => tf.Scalar; input1: tf.Tensor };
@@ -18,7 +19,21 @@ function pit2(est: tf.Tensor, ref: tf.Tensor): tf.Scalar {
   });
 }
 
+function kws(make: () => Module): BenchModel {
+  return {
+    build(batch) {
+      manualSeed(0);
+      const labels = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 12), 'int32');
+      return { model: make(), input: tf.randomNormal([batch, 98, 40]), loss: (o) => crossEntropy(o, labels) as tf.Scalar,
+        input1: tf.randomNormal([1, 98, 40]) };
+    },
+  };
+}
+
 export const BENCH_MODELS: Record<string, BenchModel> = {
+  // The KWS supernets of the slimmable experiment, as the full-width subnet (one width, one BN set).
+  'kws-cnn': kws(() => slimDsCnn({ widths: [1] })),
+  'kws-transformer': kws(() => slimKwt({ widths: [1] })),
   'conv-tasnet': {
     build(batch, length) {
       manualSeed(0);

@@ -113,6 +113,55 @@ class Crn(nn.Module):
         return torch.istft(torch.complex(real, imag), self.nFft, self.hop, window=self.window, center=True, length=noisy.shape[1])
 
 
+# ---- KWS DS-CNN at full width (lib/slim/kws_ds_cnn.ts) ---------------------------------------------
+def tf_same(size, k, s):
+    out = math.ceil(size / s)
+    total = max((out - 1) * s + k - size, 0)
+    return total // 2, total - total // 2
+
+
+class DsCnn(nn.Module):
+    def __init__(self, frames=98, mels=40, classes=12, channels=(64, 64, 64, 64, 64), stem=(10, 4), stride=(2, 2), k=3, dropout=0.1):
+        super().__init__()
+        t, b = tf_same(frames, stem[0], stride[0])
+        l, r = tf_same(mels, stem[1], stride[1])
+        self.pad = (l, r, t, b)
+        self.stem = nn.Conv2d(1, channels[0], stem, stride=stride, bias=False)
+        self.stem_bn = nn.BatchNorm2d(channels[0])
+        blocks = []
+        for cin, cout in zip(channels[:-1], channels[1:]):
+            blocks += [nn.Conv2d(cin, cin, k, padding=k // 2, groups=cin, bias=False), nn.BatchNorm2d(cin), nn.ReLU(),
+                       nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
+        self.blocks = nn.Sequential(*blocks)
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(channels[-1], classes)
+
+    def forward(self, x):                                  # x [B, frames, mels]
+        h = F.relu(self.stem_bn(self.stem(F.pad(x.unsqueeze(1), self.pad))))
+        h = self.blocks(h).mean((2, 3))
+        return self.head(self.drop(h))
+
+
+# ---- KWS Transformer (KWT) at full width (lib/slim/kws_transformer.ts) -------------------------------
+class Kwt(nn.Module):
+    def __init__(self, frames=98, mels=40, classes=12, d=64, heads=4, ffn=128, layers=2):
+        super().__init__()
+        self.patchEmbed = nn.Linear(mels, d)
+        self.clsToken = nn.Parameter(torch.randn(d) * 0.02)
+        self.posEmbed = nn.Parameter(torch.randn(frames + 1, d) * 0.02)
+        self.layers = nn.ModuleList([nn.TransformerEncoderLayer(d, heads, ffn, dropout=0.0, activation='gelu', norm_first=True,
+                                                                batch_first=True) for _ in range(layers)])
+        self.norm = nn.LayerNorm(d)
+        self.head = nn.Linear(d, classes)
+
+    def forward(self, x):                                  # x [B, frames, mels]
+        h = self.patchEmbed(x)
+        h = torch.cat([self.clsToken.expand(x.shape[0], 1, -1), h], 1) + self.posEmbed
+        for layer in self.layers:
+            h = layer(h)
+        return self.head(self.norm(h)[:, 0])
+
+
 def si_snr(est, ref, eps=1e-8):
     est = est - est.mean(-1, keepdim=True)
     ref = ref - ref.mean(-1, keepdim=True)
@@ -140,6 +189,11 @@ def build(name, args):
         x = torch.randn(args.batch, args.length)
         y = torch.randn(args.batch, args.length)
         return m, x, lambda out: -si_snr(out, y).mean(), torch.randn(1, args.length)
+    if name in ('kws-cnn', 'kws-transformer'):
+        m = DsCnn() if name == 'kws-cnn' else Kwt()
+        x = torch.randn(args.batch, 98, 40)
+        y = torch.randint(0, 12, (args.batch,))
+        return m, x, lambda out: F.cross_entropy(out, y), torch.randn(1, 98, 40)
     raise SystemExit(f'unknown model {name}')
 
 
