@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs';
  */
 export const FUSED = {
   groupNorm: 'SlimspeechGroupNorm', groupNormGrad: 'SlimspeechGroupNormGrad', batchNorm: 'SlimspeechBatchNorm',
-  batchNormGrad: 'SlimspeechBatchNormGrad', preluGrad: 'SlimspeechPReLUGrad', adamStep: 'SlimspeechAdamStep',
+  batchNormGrad: 'SlimspeechBatchNormGrad', prelu: 'SlimspeechPReLU', preluGrad: 'SlimspeechPReLUGrad', adamStep: 'SlimspeechAdamStep',
+  lstm: 'SlimspeechLstm', lstmGrad: 'SlimspeechLstmGrad',
 } as const;
 
 /** True when the current backend has kernel `name`. */

@@ -44,6 +44,12 @@ export interface KernelExports {
   prelu_backward(x: number, dy: number, alpha: number, dx: number, dalpha: number, R: number, C: number, A: number): void;
   adam_step(p: number, g: number, m: number, v: number, pOut: number, mOut: number, vOut: number, n: number, b1: number,
     b2: number, step: number, rbc2: number, eps: number, l2: number, decay: number): void;
+  prelu_forward(x: number, alpha: number, y: number, R: number, C: number, A: number): void;
+  sum_rows(x: number, out: number, R: number, C: number): void;
+  lstm_forward(xw: number, whh: number, hs: number, gates: number, cs: number, B: number, T: number, H: number, pre: number,
+    gemmScratch: number): void;
+  lstm_backward(dhs: number, gates: number, cs: number, hs: number, whh: number, dxw: number, dwhh: number, B: number, T: number,
+    H: number, work: number, gemmScratch: number): void;
 }
 
 const STACK_BYTES = 1 << 16;

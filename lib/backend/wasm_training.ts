@@ -262,6 +262,65 @@ function adamStep({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
   return [po, mo, vo];
 }
 
+/** x [..., C], alpha [1] or [C] -> y. (tfjs's wasm Prelu kernel is a slow generic loop.) */
+function preluForward({ inputs, backend }: KernelArgs): tf.TensorInfo {
+  const be = backend as WasmBackend, km = kernelModule(be);
+  const { x, alpha } = inputs;
+  const C = x.shape[x.shape.length - 1];
+  const y = be.makeOutput(x.shape, 'float32');
+  km.k.prelu_forward(km.ptr(x), km.ptr(alpha), km.ptr(y), size(x.shape) / C, C, size(alpha.shape));
+  return y;
+}
+
+/**
+ * Sum that reduces a leading run of axes (e.g. a bias gradient: [B, T, C] over [0, 1]) in one pass;
+ * tfjs's wasm Sum transposes the reduced axes to the end first. Other reductions go to tfjs's kernel.
+ */
+function makeSum(fallback: tf.KernelFunc) {
+  return (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
+    const { inputs, backend, attrs } = args;
+    const { x } = inputs;
+    const rank = x.shape.length;
+    const axes = (Array.isArray(attrs?.axis) ? attrs!.axis as number[] : [attrs?.axis as number]).map((a) => (a < 0 ? a + rank : a))
+      .sort((a, b) => a - b);
+    const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
+    if (x.dtype !== 'float32' || !leading) return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
+    const be = backend as WasmBackend, km = kernelModule(be);
+    const rest = x.shape.slice(axes.length);
+    const C = size(rest);
+    const outShape = attrs?.keepDims ? [...axes.map(() => 1), ...rest] : rest;
+    const out = be.makeOutput(outShape, 'float32');
+    km.k.sum_rows(km.ptr(x), km.ptr(out), size(x.shape) / C, C);
+    return out;
+  };
+}
+
+/** xw [B, T, 4H], whh [H, 4H] -> hs [B, T, H], gates [B, T, 4H], cs [B, T, H]. */
+function lstm({ inputs, backend }: KernelArgs): tf.TensorInfo[] {
+  const be = backend as WasmBackend, km = kernelModule(be);
+  const { xw, whh } = inputs;
+  const [B, T, G] = xw.shape;
+  const H = G / 4;
+  const hs = be.makeOutput([B, T, H], 'float32'), gates = be.makeOutput([B, T, G], 'float32'), cs = be.makeOutput([B, T, H], 'float32');
+  const pre = km.scratchFloats(1, B * G);
+  const gs = km.scratchFloats(0, km.k.gemm_scratch_floats(G));
+  km.k.lstm_forward(km.ptr(xw), km.ptr(whh), km.ptr(hs), km.ptr(gates), km.ptr(cs), B, T, H, pre, gs);
+  return [hs, gates, cs];
+}
+
+/** dhs, gates, cs, hs, whh -> dxw [B, T, 4H], dwhh [H, 4H]. */
+function lstmGrad({ inputs, backend }: KernelArgs): tf.TensorInfo[] {
+  const be = backend as WasmBackend, km = kernelModule(be);
+  const { dhs, gates, cs, hs, whh } = inputs;
+  const [B, T, H] = hs.shape;
+  const G = 4 * H;
+  const dxw = be.makeOutput([B, T, G], 'float32'), dwhh = be.makeOutput([H, G], 'float32');
+  const work = km.scratchFloats(1, 2 * B * H);
+  const gs = km.scratchFloats(0, km.k.gemm_scratch_floats(Math.max(G, H)));
+  km.k.lstm_backward(km.ptr(dhs), km.ptr(gates), km.ptr(cs), km.ptr(hs), km.ptr(whh), km.ptr(dxw), km.ptr(dwhh), B, T, H, work, gs);
+  return [dxw, dwhh];
+}
+
 const disabled = new Set((typeof process !== 'undefined' && process.env?.SLIMSPEECH_WASM_DISABLE || '').split(',').filter(Boolean));
 
 function register(kernelName: string, kernelFunc: tf.KernelFunc): void {
@@ -275,7 +334,7 @@ let registered = false;
 /** Names of the wasm kernels slimspeech registers (replacing tfjs's where one exists). */
 export const WASM_TRAINING_KERNELS = [
   'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter',
-  'DepthwiseConv2dNativeBackpropInput', 'BatchMatMul', 'UnsortedSegmentSum', 'MaxPoolGrad', 'AvgPoolGrad', 'Identity',
+  'DepthwiseConv2dNativeBackpropInput', 'BatchMatMul', 'UnsortedSegmentSum', 'MaxPoolGrad', 'AvgPoolGrad', 'Identity', 'Sum',
   ...Object.values(FUSED),
 ];
 
@@ -311,6 +370,11 @@ export async function registerWasmTraining(): Promise<void> {
     register(FUSED.batchNormGrad, batchNormGrad as unknown as tf.KernelFunc);
     register(FUSED.preluGrad, preluGrad as unknown as tf.KernelFunc);
     register(FUSED.adamStep, adamStep as unknown as tf.KernelFunc);
+    register(FUSED.prelu, preluForward as unknown as tf.KernelFunc);
+    const stockSum = tf.getKernel('Sum', 'wasm');
+    if (stockSum) register('Sum', makeSum(stockSum.kernelFunc) as unknown as tf.KernelFunc);
+    register(FUSED.lstm, lstm as unknown as tf.KernelFunc);
+    register(FUSED.lstmGrad, lstmGrad as unknown as tf.KernelFunc);
     const stock = tf.getKernel('BatchMatMul', 'wasm');
     if (stock) register('BatchMatMul', makeBatchMatMul(stock.kernelFunc) as unknown as tf.KernelFunc);
   }

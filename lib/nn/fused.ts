@@ -93,7 +93,8 @@ export function prelu(x: tf.Tensor, alpha: tf.Tensor1D): tf.Tensor {
   const f = tf.customGrad(((xi: tf.Tensor, a: tf.Tensor1D, save: tf.GradSaveFunc) => {
     save([xi, a]);
     return {
-      value: tf.add(tf.relu(xi), tf.mul(a, tf.minimum(xi, 0))),
+      value: hasKernel(FUSED.prelu) ? run(FUSED.prelu, { x: xi, alpha: a }) as unknown as tf.Tensor
+        : tf.add(tf.relu(xi), tf.mul(a, tf.minimum(xi, 0))),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, as] = saved;
         if (hasKernel(FUSED.preluGrad)) return run(FUSED.preluGrad, { x: xs, dy, alpha: as });
@@ -106,4 +107,33 @@ export function prelu(x: tf.Tensor, alpha: tf.Tensor1D): tf.Tensor {
     };
   }) as unknown as CustomGradientFunc);
   return f(x, alpha);
+}
+
+/**
+ * The recurrence of an LSTM layer over a whole sequence from zero state, given the input projection
+ * xw = x W_ih + b_ih + b_hh [B, T, 4H] (gates i, f, g, o as PyTorch) and W_hh [H, 4H]: returns the outputs
+ * hs [B, T, H] and the cell states cs [B, T, H]. On wasm two fused kernels run the forward recurrence and
+ * backpropagation through time (dxw and dW_hh) in one call each; callers use the unrolled tf ops elsewhere.
+ */
+export function lstmSequence(xw: tf.Tensor3D, whh: tf.Tensor2D): { hs: tf.Tensor3D; cs: tf.Tensor3D } {
+  let cells: tf.Tensor3D | undefined;
+  const f = tf.customGrad(((x: tf.Tensor3D, w: tf.Tensor2D, save: tf.GradSaveFunc) => {
+    const [hs, gates, cs] = run(FUSED.lstm, { xw: x, whh: w });
+    cells = tf.keep(cs.clone()) as tf.Tensor3D;
+    save([gates, cs, hs, w]);
+    return {
+      value: hs,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [g, c, h, wh] = saved;
+        return run(FUSED.lstmGrad, { dhs: dy, gates: g, cs: c, hs: h, whh: wh });
+      },
+    };
+  }) as unknown as CustomGradientFunc);
+  const hs = f(xw, whh) as tf.Tensor3D;
+  return { hs, cs: cells! };
+}
+
+/** True when the current backend has the fused LSTM kernels. */
+export function hasFusedLstm(): boolean {
+  return hasKernel(FUSED.lstm) && hasKernel(FUSED.lstmGrad);
 }

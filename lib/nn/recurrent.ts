@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Ctx, Module, registerModule } from './module';
 import { fanInUniform } from './init';
 import { dropout } from './dropout';
+import { hasFusedLstm, lstmSequence } from './fused';
 
 /** Arguments of {@link LSTM} and {@link GRU} (torch.nn.LSTM / GRU with batch_first=True). */
 export interface RecurrentArgs {
@@ -62,7 +63,16 @@ export class RecurrentLayer extends Module {
       const bias = this.kind === 'lstm' ? tf.add(this.biasIh, this.biasHh) : this.biasIh;
       const xw = tf.reshape(tf.fused.matMul({ a: tf.reshape(xs, [B * T, this.inputSize]) as tf.Tensor2D,
         b: this.weightIh as tf.Tensor2D, bias }), [B, T, -1]);
-      const steps = tf.unstack(xw, 1) as tf.Tensor2D[];
+      if (this.kind === 'lstm' && !h0 && !c0 && hasFusedLstm()) {
+        // One fused kernel for the whole recurrence (and one for its backward pass) on wasm.
+        const { hs, cs } = lstmSequence(xw as tf.Tensor3D, this.weightHh as tf.Tensor2D);
+        const h = tf.reshape(tf.slice(hs, [0, T - 1, 0], [B, 1, H]), [B, H]) as tf.Tensor2D;
+        const c = tf.reshape(tf.slice(cs, [0, T - 1, 0], [B, 1, H]), [B, H]) as tf.Tensor2D;
+        cs.dispose();
+        return { output: this.reverse ? tf.reverse(hs, 1) : hs, h, c };
+      }
+      // Time-major before unstacking: slices along the leading axis are contiguous.
+      const steps = tf.unstack(tf.transpose(xw, [1, 0, 2])) as tf.Tensor2D[];
       let h: tf.Tensor2D = h0 ?? tf.zeros([B, H]);
       let c: tf.Tensor2D = c0 ?? tf.zeros([B, H]);
       const outs: tf.Tensor2D[] = [];

@@ -55,6 +55,8 @@ function forward(c: Case): { args: tf.Tensor[]; f: (...a: tf.Tensor[]) => tf.Ten
         args: [F(c, 'a'), F(c, 'b')], grads: ['da', 'db'],
         f: (a, b) => (c.op === 'maximum' ? tf.maximum(a, b) : c.op === 'minimum' ? tf.minimum(a, b) : tf.squaredDifference(a, b)),
       };
+    case 'sum':
+      return { args: [F(c, 'x')], grads: ['dx'], f: (x) => tf.sum(x, c.axes as number[], c.keepDims as boolean) };
     case 'maxPool':
       return { args: [F(c, 'x')], grads: ['dx'], f: (x) => tf.maxPool(x as tf.Tensor4D, c.k as number, c.s as number, c.pad as 'same' | 'valid') };
     case 'avgPool':

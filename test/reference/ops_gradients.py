@@ -130,6 +130,14 @@ def binary_case(name, op, a_shape, b_shape):
     return {'name': name, 'op': op, 'a': T(a), 'b': T(b), 'y': T(y), 'r': T(rr), 'da': T(a.grad), 'db': T(b.grad)}
 
 
+def sum_case(name, shape, axes, keep):
+    x = torch.randn(*shape, requires_grad=True)
+    y = x.sum(dim=tuple(axes), keepdim=keep)
+    rr = torch.randn(*y.shape)
+    (y * rr).sum().backward()
+    return {'name': name, 'op': 'sum', 'axes': axes, 'keepDims': keep, 'x': T(x), 'y': T(y), 'r': T(rr), 'dx': T(x.grad)}
+
+
 def pool_case(name, kind, x_shape, k, s, pad):
     x = torch.randn(*x_shape, requires_grad=True)
     xn = x.permute(0, 3, 1, 2)
@@ -176,6 +184,9 @@ cases = [
     binary_case('maximum with a broadcast floor', 'maximum', [1, 5, 3], [1, 1, 1]),
     binary_case('minimum broadcast both ways', 'minimum', [4, 1, 3], [1, 2, 3]),
     binary_case('squaredDifference broadcast', 'squaredDifference', [2, 3, 4], [4]),
+    sum_case('sum over leading axes (bias gradient)', [3, 40, 6], [0, 1], False),
+    sum_case('sum over axis 0 keepDims', [7, 5], [0], True),
+    sum_case('sum over a middle axis', [3, 4, 5], [1], False),
     pool_case('maxPool 2x2 stride 2', 'max', [2, 8, 6, 3], 2, 2, 'valid'),
     pool_case('avgPool 3x3 stride 1 same', 'avg', [2, 7, 6, 3], 3, 1, 'same'),
     pool_case('avgPool 2x2 stride 2', 'avg', [2, 8, 6, 3], 2, 2, 'valid'),

@@ -659,3 +659,147 @@ void adam_step(const float* p, const float* g, const float* m, const float* v, f
     p_out[i] = p[i] * (1.f - decay) - step * mi / (__builtin_sqrtf(vi) * rbc2 + eps);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// LSTM over a whole sequence (PyTorch's gate order i, f, g, o), zero initial state. The input projection
+// xw = x @ W_ih + b_ih + b_hh is computed outside (one matmul over all steps); these kernels do the
+// recurrence. Layouts: xw, gates [B, T, 4H]; hs, cs [B, T, H]; whh [H, 4H].
+// ---------------------------------------------------------------------------------------------
+
+// exp(x) for float: x = k ln2 + r, |r| <= ln2/2, exp(r) by a degree-7 Taylor polynomial (error < 2e-9),
+// scaled by 2^k through the exponent bits. Saturates outside [-87, 88].
+static inline float exp_f(float x) {
+  if (x > 88.f) x = 88.f;
+  if (x < -87.f) x = -87.f;
+  const float k = __builtin_floorf(x * 1.44269504f + 0.5f);
+  const float r = x - k * 0.693145752f - k * 1.42860677e-6f;
+  float p = 1.f / 5040.f;
+  p = p * r + 1.f / 720.f;
+  p = p * r + 1.f / 120.f;
+  p = p * r + 1.f / 24.f;
+  p = p * r + 1.f / 6.f;
+  p = p * r + 0.5f;
+  p = p * r + 1.f;
+  p = p * r + 1.f;
+  union { float f; int i; } s;
+  s.i = ((int)k + 127) << 23;
+  return p * s.f;
+}
+
+static inline float sigmoid_f(float x) { return 1.f / (1.f + exp_f(-x)); }
+
+static inline float tanh_f(float x) {
+  const float a = x < 0 ? -x : x;
+  // Near zero, 1 - 2/(e^2a + 1) cancels: use the odd series there.
+  if (a < 0.0625f) {
+    const float x2 = x * x;
+    return x * (1.f + x2 * (-1.f / 3.f + x2 * (2.f / 15.f + x2 * (-17.f / 315.f))));
+  }
+  const float t = 1.f - 2.f / (exp_f(2.f * a) + 1.f);
+  return x < 0 ? -t : t;
+}
+
+EXPORT(lstm_forward)
+void lstm_forward(const float* xw, const float* whh, float* hs, float* gates, float* cs, int B, int T, int H,
+                  float* pre, float* gemm_scratch) {
+  const int G = 4 * H;
+  for (int t = 0; t < T; t++) {
+    if (t > 0) gemm(B, G, H, hs + (size_t)(t - 1) * H, T * H, 0, whh, G, 0, pre, G, 0, gemm_scratch);
+    for (int b = 0; b < B; b++) {
+      const float* x = xw + ((size_t)b * T + t) * G;
+      const float* p = pre + (size_t)b * G;
+      float* gt = gates + ((size_t)b * T + t) * G;
+      float* c = cs + ((size_t)b * T + t) * H;
+      float* h = hs + ((size_t)b * T + t) * H;
+      const float* cprev = t > 0 ? c - H : 0;
+      for (int j = 0; j < H; j++) {
+        const float zi = x[j] + (t > 0 ? p[j] : 0.f);
+        const float zf = x[H + j] + (t > 0 ? p[H + j] : 0.f);
+        const float zg = x[2 * H + j] + (t > 0 ? p[2 * H + j] : 0.f);
+        const float zo = x[3 * H + j] + (t > 0 ? p[3 * H + j] : 0.f);
+        const float i = sigmoid_f(zi), f = sigmoid_f(zf), g = tanh_f(zg), o = sigmoid_f(zo);
+        const float cv = (cprev ? f * cprev[j] : 0.f) + i * g;
+        gt[j] = i; gt[H + j] = f; gt[2 * H + j] = g; gt[3 * H + j] = o;
+        c[j] = cv;
+        h[j] = o * tanh_f(cv);
+      }
+    }
+  }
+}
+
+// Backpropagation through time. dhs [B, T, H] is the gradient of the outputs; writes dxw (the gradient of
+// the pre-activations, which is also the gradient of xw) and dwhh. work holds 2 * B * H floats.
+EXPORT(lstm_backward)
+void lstm_backward(const float* dhs, const float* gates, const float* cs, const float* hs, const float* whh,
+                   float* dxw, float* dwhh, int B, int T, int H, float* work, float* gemm_scratch) {
+  const int G = 4 * H;
+  float* dh_next = work;
+  float* dc_next = work + (size_t)B * H;
+  __builtin_memset(work, 0, sizeof(float) * 2 * (size_t)B * H);
+  for (int t = T - 1; t >= 0; t--) {
+    for (int b = 0; b < B; b++) {
+      const size_t bt = (size_t)b * T + t;
+      const float* gt = gates + bt * G;
+      const float* c = cs + bt * H;
+      const float* cprev = t > 0 ? c - H : 0;
+      const float* dhv = dhs + bt * H;
+      float* d = dxw + bt * G;
+      float* dhn = dh_next + (size_t)b * H;
+      float* dcn = dc_next + (size_t)b * H;
+      for (int j = 0; j < H; j++) {
+        const float i = gt[j], f = gt[H + j], g = gt[2 * H + j], o = gt[3 * H + j];
+        const float tc = tanh_f(c[j]);
+        const float dh = dhv[j] + dhn[j];
+        const float dc = dh * o * (1.f - tc * tc) + dcn[j];
+        d[j] = dc * g * i * (1.f - i);
+        d[H + j] = cprev ? dc * cprev[j] * f * (1.f - f) : 0.f;
+        d[2 * H + j] = dc * i * (1.f - g * g);
+        d[3 * H + j] = dh * tc * o * (1.f - o);
+        dcn[j] = dc * f;
+      }
+    }
+    if (t > 0) gemm(B, H, G, dxw + (size_t)t * G, T * G, 0, whh, G, 1, dh_next, H, 0, gemm_scratch);
+  }
+  // dW_hh = sum over b and t >= 1 of h[b, t-1]^T dgates[b, t].
+  if (T > 1) {
+    for (int b = 0; b < B; b++) {
+      gemm(H, G, T - 1, hs + (size_t)b * T * H, H, 1, dxw + ((size_t)b * T + 1) * G, G, 0, dwhh, G, b > 0, gemm_scratch);
+    }
+  } else {
+    __builtin_memset(dwhh, 0, sizeof(float) * (size_t)H * G);
+  }
+}
+
+// PReLU forward: y = x > 0 ? x : alpha * x, alpha shared (A == 1) or per channel (A == C).
+EXPORT(prelu_forward)
+void prelu_forward(const float* x, const float* alpha, float* y, int R, int C, int A) {
+  const v128_t zero = wasm_f32x4_splat(0.f);
+  if (A == 1) {
+    const v128_t va = wasm_f32x4_splat(alpha[0]);
+    const size_t n = (size_t)R * C;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const v128_t xv = wasm_v128_load(x + i);
+      wasm_v128_store(y + i, wasm_v128_bitselect(xv, wasm_f32x4_mul(xv, va), wasm_f32x4_gt(xv, zero)));
+    }
+    for (; i < n; i++) y[i] = x[i] > 0 ? x[i] : alpha[0] * x[i];
+    return;
+  }
+  for (int r = 0; r < R; r++) {
+    const float* xr = x + (size_t)r * C;
+    float* yr = y + (size_t)r * C;
+    int c = 0;
+    for (; c + 4 <= C; c += 4) {
+      const v128_t xv = wasm_v128_load(xr + c);
+      wasm_v128_store(yr + c, wasm_v128_bitselect(xv, wasm_f32x4_mul(xv, wasm_v128_load(alpha + c)), wasm_f32x4_gt(xv, zero)));
+    }
+    for (; c < C; c++) yr[c] = xr[c] > 0 ? xr[c] : alpha[c] * xr[c];
+  }
+}
+
+// out[c] = sum over rows r of x[r, c]: a reduction over leading axes (bias gradients) without a transpose.
+EXPORT(sum_rows)
+void sum_rows(const float* x, float* out, int R, int C) {
+  __builtin_memset(out, 0, sizeof(float) * C);
+  for (int r = 0; r < R; r++) add_into(out, x + (size_t)r * C, C);
+}
