@@ -1,2 +1,2 @@
-// The pit namespace of slimspeech (see DESIGN.md).
-export {};
+// The pit namespace: permutation-invariant training for source separation (PAPERS.md section 5).
+export * from './pit_loss';

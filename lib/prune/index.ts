@@ -1,2 +1,2 @@
-// The prune namespace of slimspeech (see DESIGN.md).
-export {};
+// The prune namespace: structured pruning with HardConcrete gates (PAPERS.md section 3, DPHuBERT).
+export * from './hard_concrete';
