@@ -11,3 +11,5 @@ export * from './dns';
 export * from './musan';
 export * from './audio_list';
 export * from './embedded';
+export * from './summary';
+export * from './tensors';

@@ -39,6 +39,21 @@ function note(message: string): void {
   if (process.env.SLIMSPEECH_QUIET !== '1') console.warn(message);
 }
 
+/**
+ * Sends an HTML fragment to the notebook when this process is a tslab kernel running a cell, and returns
+ * true; elsewhere returns false, after a note naming `what` if given (silenced by SLIMSPEECH_QUIET=1).
+ * The shared path of `audio` and `table`.
+ */
+export function displayHtml(html: string, what?: string): boolean {
+  const sink = tslabDisplay();
+  if (!sink) {
+    if (what !== undefined) note(`${what}: not running inside a tslab kernel, so nothing is shown.`);
+    return false;
+  }
+  sink.html(html);
+  return true;
+}
+
 /** Options of `display`. */
 export type DisplayOptions = HtmlOptions;
 

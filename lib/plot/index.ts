@@ -2,6 +2,7 @@
  * The plot namespace of slimspeech (DESIGN.md, "Plots"): figure helpers that return plain Plotly JSON
  * (`Figure`), `display` to show figures inline in a tslab notebook, and `savePlot` / `toHtml` for
  * standalone HTML. plotly.js comes from the plotly.js-dist package and is never fetched from a CDN.
+ * Beside figures: `audio` players (WAV data URIs, playable offline) and `table`s of records.
  *
  * Every figure helper is async: any numeric argument may be a tf.Tensor, read with `await t.data()` (and
  * not disposed), or a plain or typed array. In a notebook: `plot.display(await plot.trainingCurves(h))`.
@@ -26,5 +27,9 @@ export type { DetCurveOptions, RocCurveOptions, ScoreDistributionsOptions, Trial
 export { normalCdf, probit } from './normal';
 export { savePlot, toHtml } from './html';
 export type { HtmlOptions, PageOptions, SavePlotOptions } from './html';
-export { display, injectPlotly } from './display';
+export { display, displayHtml, injectPlotly } from './display';
 export type { DisplayOptions } from './display';
+export { audio, audioHtml, wavDataUri } from './audio';
+export type { AudioOptions, AudioSamples } from './audio';
+export { table, tableHtml, tableColumns } from './table';
+export type { TableOptions, TableRow } from './table';
