@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { FUSED, hasKernel } from './fused_names';
 
 /** Sums `g` over the leading and size-1 axes that broadcasting added, so it takes `shape`. */
 export function reduceTo(g: tf.Tensor, shape: number[]): tf.Tensor {
@@ -36,6 +37,16 @@ export function registerBroadcastGradients(): void {
     a: () => reduceTo(tf.mul(dy, tf.cast(tf.lessEqual(a, b), 'float32')), a.shape),
     b: () => reduceTo(tf.mul(dy, tf.cast(tf.greater(a, b), 'float32')), b.shape),
   }));
+  // Not a broadcast fix: ReLU's gradient in one pass where the backend has the kernel (tfjs computes
+  // dy * step(cast(x)), three full passes); the same formula elsewhere.
+  tf.registerGradient({
+    kernelName: 'Relu', inputsToSave: ['x'],
+    gradFunc: ((dy: tf.Tensor, [x]: tf.Tensor[]) => ({
+      x: () => (x.dtype === 'float32' && hasKernel(FUSED.reluGrad)
+        ? tf.engine().runKernel(FUSED.reluGrad, { x, dy }, {}) as tf.Tensor
+        : tf.mul(dy, tf.step(tf.cast(x, 'float32')))),
+    })) as unknown as tf.GradFunc,
+  });
   binary('SquaredDifference', (dy, [a, b]) => ({
     a: () => reduceTo(tf.mul(dy, tf.mul(tf.sub(a, b), 2)), a.shape),
     b: () => reduceTo(tf.mul(dy, tf.mul(tf.sub(b, a), 2)), b.shape),

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 export const FUSED = {
   groupNorm: 'SlimspeechGroupNorm', groupNormGrad: 'SlimspeechGroupNormGrad', batchNorm: 'SlimspeechBatchNorm',
   batchNormGrad: 'SlimspeechBatchNormGrad', prelu: 'SlimspeechPReLU', preluGrad: 'SlimspeechPReLUGrad', adamStep: 'SlimspeechAdamStep',
-  lstm: 'SlimspeechLstm', lstmGrad: 'SlimspeechLstmGrad',
+  lstm: 'SlimspeechLstm', lstmGrad: 'SlimspeechLstmGrad', reluGrad: 'SlimspeechReluGrad',
 } as const;
 
 /** True when the current backend has kernel `name`. */

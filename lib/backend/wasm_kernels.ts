@@ -46,6 +46,7 @@ export interface KernelExports {
     b2: number, step: number, rbc2: number, eps: number, l2: number, decay: number): void;
   prelu_forward(x: number, alpha: number, y: number, R: number, C: number, A: number): void;
   sum_rows(x: number, out: number, R: number, C: number): void;
+  relu_backward(x: number, dy: number, dx: number, n: number): void;
   lstm_forward(xw: number, whh: number, hs: number, gates: number, cs: number, B: number, T: number, H: number, pre: number,
     gemmScratch: number): void;
   lstm_backward(dhs: number, gates: number, cs: number, hs: number, whh: number, dxw: number, dwhh: number, B: number, T: number,

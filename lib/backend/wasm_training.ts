@@ -295,6 +295,34 @@ function makeSum(fallback: tf.KernelFunc) {
   };
 }
 
+/** 1x1, stride-1, unpadded convolutions as one GEMM over positions; everything else to XNNPACK. */
+function makeConv2D(fallback: tf.KernelFunc) {
+  return (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
+    const { inputs, backend, attrs } = args;
+    const { x, filter } = inputs;
+    if (x.dtype === 'float32' && (attrs?.dataFormat ?? 'NHWC') === 'NHWC') {
+      const ci = conv2dInfo(x.shape, filter.shape, attrs as Attrs, false);
+      if (isPointwise(ci) && ci.dilationHeight === 1 && ci.dilationWidth === 1) {
+        const be = backend as WasmBackend, km = kernelModule(be);
+        const out = be.makeOutput(ci.outShape, 'float32');
+        km.matmul(1, ci.batchSize * ci.inHeight * ci.inWidth, ci.outChannels, ci.inChannels, km.ptr(x), 0, false, km.ptr(filter), 0,
+          false, km.ptr(out));
+        return out;
+      }
+    }
+    return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
+  };
+}
+
+/** x, dy -> dy where x > 0, else 0. */
+function reluGrad({ inputs, backend }: KernelArgs): tf.TensorInfo {
+  const be = backend as WasmBackend, km = kernelModule(be);
+  const { x, dy } = inputs;
+  const out = be.makeOutput(x.shape, 'float32');
+  km.k.relu_backward(km.ptr(x), km.ptr(dy), km.ptr(out), size(x.shape));
+  return out;
+}
+
 /** xw [B, T, 4H], whh [H, 4H] -> hs [B, T, H], gates [B, T, 4H], cs [B, T, H]. */
 function lstm({ inputs, backend }: KernelArgs): tf.TensorInfo[] {
   const be = backend as WasmBackend, km = kernelModule(be);
@@ -334,7 +362,7 @@ let registered = false;
 /** Names of the wasm kernels slimspeech registers (replacing tfjs's where one exists). */
 export const WASM_TRAINING_KERNELS = [
   'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter',
-  'DepthwiseConv2dNativeBackpropInput', 'BatchMatMul', 'UnsortedSegmentSum', 'MaxPoolGrad', 'AvgPoolGrad', 'Identity', 'Sum',
+  'DepthwiseConv2dNativeBackpropInput', 'BatchMatMul', 'UnsortedSegmentSum', 'MaxPoolGrad', 'AvgPoolGrad', 'Identity', 'Sum', 'Conv2D',
   ...Object.values(FUSED),
 ];
 
@@ -371,6 +399,9 @@ export async function registerWasmTraining(): Promise<void> {
     register(FUSED.preluGrad, preluGrad as unknown as tf.KernelFunc);
     register(FUSED.adamStep, adamStep as unknown as tf.KernelFunc);
     register(FUSED.prelu, preluForward as unknown as tf.KernelFunc);
+    register(FUSED.reluGrad, reluGrad as unknown as tf.KernelFunc);
+    const stockConv = tf.getKernel('Conv2D', 'wasm');
+    if (stockConv) register('Conv2D', makeConv2D(stockConv.kernelFunc) as unknown as tf.KernelFunc);
     const stockSum = tf.getKernel('Sum', 'wasm');
     if (stockSum) register('Sum', makeSum(stockSum.kernelFunc) as unknown as tf.KernelFunc);
     register(FUSED.lstm, lstm as unknown as tf.KernelFunc);

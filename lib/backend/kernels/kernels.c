@@ -579,15 +579,35 @@ void batch_norm_backward(const float* dy, const float* x, const float* mean, con
     }
   }
   const float invR = 1.f / (float)R;
+  // Per channel: dx = k * (dy - (dbeta + xhat * dgamma) / R), k = gamma * invstd; xhat = (x - mean) * invstd.
+  const v128_t vinvR = wasm_f32x4_splat(invR);
   for (int r = 0; r < R; r++) {
     const float* xr = x + (size_t)r * C;
     const float* dr = dy + (size_t)r * C;
     float* o = dx + (size_t)r * C;
-    for (int c = 0; c < C; c++) {
+    int c = 0;
+    for (; c + 4 <= C; c += 4) {
+      const v128_t iv = wasm_v128_load(invstd + c);
+      const v128_t xh = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(xr + c), wasm_v128_load(mean + c)), iv);
+      const v128_t corr = wasm_f32x4_mul(wasm_f32x4_add(wasm_v128_load(dbeta + c), wasm_f32x4_mul(xh, wasm_v128_load(dgamma + c))), vinvR);
+      wasm_v128_store(o + c, wasm_f32x4_mul(wasm_f32x4_mul(wasm_v128_load(gamma + c), iv), wasm_f32x4_sub(wasm_v128_load(dr + c), corr)));
+    }
+    for (; c < C; c++) {
       const float xh = (xr[c] - mean[c]) * invstd[c];
       o[c] = gamma[c] * invstd[c] * (dr[c] - (dbeta[c] + xh * dgamma[c]) * invR);
     }
   }
+}
+
+// ReLU backward in one pass: dx = x > 0 ? dy : 0 (tfjs computes dy * step(cast(x))).
+EXPORT(relu_backward)
+void relu_backward(const float* x, const float* dy, float* dx, int n) {
+  const v128_t zero = wasm_f32x4_splat(0.f);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    wasm_v128_store(dx + i, wasm_v128_and(wasm_v128_load(dy + i), wasm_f32x4_gt(wasm_v128_load(x + i), zero)));
+  }
+  for (; i < n; i++) dx[i] = x[i] > 0 ? dy[i] : 0.f;
 }
 
 // PReLU backward with alpha shared (A == 1) or per channel (A == C): dx = dy * (x > 0 ? 1 : alpha),
