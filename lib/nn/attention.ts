@@ -72,8 +72,9 @@ export class MultiHeadAttention extends Module {
 
   /** Self-attention: x [batch, T, E] -> [batch, T, E]. */
   forward(x: tf.Tensor, ctx: Ctx): tf.Tensor {
-    const { output, weights } = this.attend(x, x, x, ctx);
-    weights.dispose();
+    const tapped = !!this.path && !!ctx.taps && (!ctx.tapFilter || ctx.tapFilter(`${this.path}.attention`));
+    const { output, weights } = this.run(x, x, x, ctx, {}, tapped);
+    weights?.dispose();
     return output;
   }
 
@@ -82,6 +83,13 @@ export class MultiHeadAttention extends Module {
    * Returns the output [batch, T, E] and the head-averaged probabilities [batch, T, S].
    */
   attend(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, ctx: Ctx, opts: AttendOptions = {}): { output: tf.Tensor; weights: tf.Tensor } {
+    const r = this.run(q, k, v, ctx, opts, true);
+    return { output: r.output, weights: r.weights! };
+  }
+
+  /** attend(), computing the head-averaged probabilities only when they are wanted (a tap or attend()). */
+  private run(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, ctx: Ctx, opts: AttendOptions, needWeights: boolean):
+    { output: tf.Tensor; weights?: tf.Tensor } {
     for (const [n, t] of [['query', q], ['key', k], ['value', v]] as const) {
       if (t.rank !== 3 || t.shape[2] !== this.embedDim) {
         throw new Error(`MultiHeadAttention${this.path ? ` '${this.path}'` : ''}: ${n} must be [batch, time, ${this.embedDim}], got [${t.shape}]`);
@@ -93,7 +101,7 @@ export class MultiHeadAttention extends Module {
     const out = tf.tidy(() => {
       if (H === 0) {
         const y = this.outProj.forward(tf.zeros([B, T, 0]), ctx);
-        return { output: y, weights: tf.zeros([B, T, S]) };
+        return { output: y, weights: needWeights ? tf.zeros([B, T, S]) : undefined };
       }
       const split = (t: tf.Tensor, L: number) =>
         tf.reshape(tf.transpose(tf.reshape(t, [B, L, H, d]), [0, 2, 1, 3]), [B * H, L, d]);
@@ -109,10 +117,10 @@ export class MultiHeadAttention extends Module {
       const probs = tf.softmax(scores);
       const ctxv = tf.matMul(dropout(probs, this.dropoutP, ctx), vh); // [B*H, T, d]
       const merged = tf.reshape(tf.transpose(tf.reshape(ctxv, [B, H, T, d]), [0, 2, 1, 3]), [B, T, H * d]);
-      const weights = tf.mean(tf.reshape(probs, [B, H, T, S]), 1);
+      const weights = needWeights ? tf.mean(tf.reshape(probs, [B, H, T, S]), 1) : undefined;
       return { output: this.outProj.forward(merged, ctx), weights };
     });
-    if (this.path) recordTap(ctx, `${this.path}.attention`, out.weights);
+    if (this.path && out.weights) recordTap(ctx, `${this.path}.attention`, out.weights);
     return out;
   }
 

@@ -93,6 +93,7 @@ export class SlimMultiHeadAttention extends Module implements Slimmable {
       throw new Error(`${name}: at width ${w} expected [batch, time, ${E}], got [${x.shape}]`);
     }
     const B = x.shape[0], T = x.shape[1] as number;
+    const tapped = !!this.path && !!ctx.taps && (!ctx.tapFilter || ctx.tapFilter(`${this.path}.attention`));
     const out = tf.tidy(() => {
       const split = (t: tf.Tensor) => tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, d]), [0, 2, 1, 3]), [B * H, T, d]);
       const qh = split(this.qProj.forward(x, ctx));                          // [B*H, T, d]
@@ -101,10 +102,13 @@ export class SlimMultiHeadAttention extends Module implements Slimmable {
       const probs = tf.softmax(tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(d))); // [B*H, T, T]
       const heads = tf.matMul(dropout(probs, this.dropoutP, ctx), vh);       // [B*H, T, d]
       const merged = tf.reshape(tf.transpose(tf.reshape(heads, [B, H, T, d]), [0, 2, 1, 3]), [B, T, H * d]);
-      return { output: this.outProj.forward(merged, ctx), weights: tf.mean(tf.reshape(probs, [B, H, T, T]), 1) };
+      // The head-averaged probabilities cost a full reduction: only when a tap asks for them.
+      return { output: this.outProj.forward(merged, ctx), weights: tapped ? tf.mean(tf.reshape(probs, [B, H, T, T]), 1) : undefined };
     });
-    if (this.path) recordTap(ctx, `${this.path}.attention`, out.weights);
-    out.weights.dispose();
+    if (out.weights) {
+      recordTap(ctx, `${this.path}.attention`, out.weights);
+      out.weights.dispose();
+    }
     return out.output;
   }
 
