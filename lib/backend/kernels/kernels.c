@@ -23,84 +23,65 @@ static inline int min_i(int a, int b) { return a < b ? a : b; }
 // GEMM: C[M, N] = A'[M, K] @ B'[K, N] (+ C when accumulate), where A' = A or A^T, B' = B or B^T.
 //   A'(i, k) = transA ? A[k * lda + i] : A[i * lda + k]
 //   B'(k, j) = transB ? B[j * ldb + k] : B[k * ldb + j]
-// Blocked over K (KC) with B packed into 8-column panels and A into 4-row panels; a 4x8 register
-// micro-kernel does the work. `scratch` must hold KC * roundUp(N, 8) + KC * 4 floats.
+// A 4x8 register micro-kernel reads A in place (any layout: a row pointer and a k stride per row) and B
+// from 8-column rows: in place when B is not transposed and few row blocks reuse it, else from panels
+// packed once per K block. Small batched products (attention) thus pay no packing. `scratch` must hold
+// KC * roundUp(N, 8) floats.
 // ---------------------------------------------------------------------------------------------
 
 #define MR 4
 #define NR 8
 #define KC 256
 
-static void pack_b(const float* B, int ldb, int transB, int k0, int kc, int N, float* Bp) {
-  for (int j0 = 0; j0 < N; j0 += NR) {
-    const int nr = min_i(NR, N - j0);
-    float* dst = Bp + (size_t)(j0 / NR) * kc * NR;
-    if (!transB && nr == NR) {
-      for (int k = 0; k < kc; k++) {
-        const float* src = B + (size_t)(k0 + k) * ldb + j0;
-        wasm_v128_store(dst, wasm_v128_load(src));
-        wasm_v128_store(dst + 4, wasm_v128_load(src + 4));
-        dst += NR;
-      }
-    } else if (!transB) {
-      for (int k = 0; k < kc; k++) {
-        const float* src = B + (size_t)(k0 + k) * ldb + j0;
-        int j = 0;
-        for (; j < nr; j++) dst[j] = src[j];
-        for (; j < NR; j++) dst[j] = 0.f;
-        dst += NR;
-      }
-    } else {
-      for (int k = 0; k < kc; k++) {
-        int j = 0;
-        for (; j < nr; j++) dst[j] = B[(size_t)(j0 + j) * ldb + k0 + k];
-        for (; j < NR; j++) dst[j] = 0.f;
-        dst += NR;
-      }
-    }
-  }
-}
-
-static void pack_a(const float* A, int lda, int transA, int i0, int mr, int k0, int kc, float* Ap) {
-  if (transA) {
+static void pack_b(const float* B, int ldb, int transB, int k0, int kc, int j0, int nr, float* dst) {
+  if (!transB && nr == NR) {
     for (int k = 0; k < kc; k++) {
-      const float* src = A + (size_t)(k0 + k) * lda + i0;
-      int r = 0;
-      for (; r < mr; r++) Ap[r] = src[r];
-      for (; r < MR; r++) Ap[r] = 0.f;
-      Ap += MR;
+      const float* src = B + (size_t)(k0 + k) * ldb + j0;
+      wasm_v128_store(dst, wasm_v128_load(src));
+      wasm_v128_store(dst + 4, wasm_v128_load(src + 4));
+      dst += NR;
+    }
+  } else if (!transB) {
+    for (int k = 0; k < kc; k++) {
+      const float* src = B + (size_t)(k0 + k) * ldb + j0;
+      int j = 0;
+      for (; j < nr; j++) dst[j] = src[j];
+      for (; j < NR; j++) dst[j] = 0.f;
+      dst += NR;
     }
   } else {
-    for (int k = 0; k < kc; k++) {
-      int r = 0;
-      for (; r < mr; r++) Ap[r] = A[(size_t)(i0 + r) * lda + k0 + k];
-      for (; r < MR; r++) Ap[r] = 0.f;
-      Ap += MR;
+    for (int j = 0; j < nr; j++) {
+      const float* src = B + (size_t)(j0 + j) * ldb + k0;
+      for (int k = 0; k < kc; k++) dst[k * NR + j] = src[k];
+    }
+    for (int j = nr; j < NR; j++) {
+      for (int k = 0; k < kc; k++) dst[k * NR + j] = 0.f;
     }
   }
 }
 
-static void micro_4x8(int kc, const float* Ap, const float* Bp, float* C, int ldc, int mr, int nr,
-                      int accumulate) {
+// C tile [mr x nr] (+)= sum over kc of A rows (a[r] + k * ka) times B rows (b + k * kb, 8 floats).
+static void micro_4x8(int kc, const float* a0, const float* a1, const float* a2, const float* a3, size_t ka,
+                      const float* b, size_t kb, float* C, int ldc, int mr, int nr, int accumulate) {
   v128_t c00 = wasm_f32x4_splat(0.f), c01 = c00, c10 = c00, c11 = c00;
   v128_t c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   for (int k = 0; k < kc; k++) {
-    const v128_t b0 = wasm_v128_load(Bp);
-    const v128_t b1 = wasm_v128_load(Bp + 4);
-    v128_t a = wasm_f32x4_splat(Ap[0]);
+    const v128_t b0 = wasm_v128_load(b);
+    const v128_t b1 = wasm_v128_load(b + 4);
+    v128_t a = wasm_v128_load32_splat(a0);
     c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(a, b0));
     c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(a, b1));
-    a = wasm_f32x4_splat(Ap[1]);
+    a = wasm_v128_load32_splat(a1);
     c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(a, b0));
     c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(a, b1));
-    a = wasm_f32x4_splat(Ap[2]);
+    a = wasm_v128_load32_splat(a2);
     c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(a, b0));
     c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(a, b1));
-    a = wasm_f32x4_splat(Ap[3]);
+    a = wasm_v128_load32_splat(a3);
     c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(a, b0));
     c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(a, b1));
-    Ap += MR;
-    Bp += NR;
+    a0 += ka; a1 += ka; a2 += ka; a3 += ka;
+    b += kb;
   }
   if (mr == MR && nr == NR) {
     float* r0 = C;
@@ -138,20 +119,36 @@ static void gemm(int M, int N, int K, const float* A, int lda, int transA, const
     }
     return;
   }
+  // Row i of A' starts at A + i * rs and advances by ka per k.
+  const size_t rs = transA ? 1 : (size_t)lda;
+  const size_t ka = transA ? (size_t)lda : 1;
   const int nPanels = (N + NR - 1) / NR;
-  float* Bp = scratch;
-  float* Ap = scratch + (size_t)KC * nPanels * NR;
+  // In-place B rows avoid packing when few row blocks would reuse a packed panel.
+  const int direct = !transB && M <= 4 * MR;
   for (int k0 = 0; k0 < K; k0 += KC) {
     const int kc = min_i(KC, K - k0);
     const int acc = accumulate || k0 > 0;
-    pack_b(B, ldb, transB, k0, kc, N, Bp);
-    for (int i0 = 0; i0 < M; i0 += MR) {
-      const int mr = min_i(MR, M - i0);
-      pack_a(A, lda, transA, i0, mr, k0, kc, Ap);
-      for (int p = 0; p < nPanels; p++) {
-        const int j0 = p * NR;
-        micro_4x8(kc, Ap, Bp + (size_t)p * kc * NR, C + (size_t)i0 * ldc + j0, ldc, mr,
-                  min_i(NR, N - j0), acc);
+    for (int p = 0; p < nPanels; p++) {
+      const int j0 = p * NR;
+      const int nr = min_i(NR, N - j0);
+      const float* bp;
+      size_t kb;
+      if (direct && nr == NR) {
+        bp = B + (size_t)k0 * ldb + j0;
+        kb = (size_t)ldb;
+      } else {
+        pack_b(B, ldb, transB, k0, kc, j0, nr, scratch);
+        bp = scratch;
+        kb = NR;
+      }
+      for (int i0 = 0; i0 < M; i0 += MR) {
+        const int mr = min_i(MR, M - i0);
+        const float* a0 = A + (size_t)i0 * rs + (size_t)k0 * ka;
+        // Rows past M repeat row i0 (valid memory); their results are not stored.
+        const float* a1 = mr > 1 ? a0 + rs : a0;
+        const float* a2 = mr > 2 ? a0 + 2 * rs : a0;
+        const float* a3 = mr > 3 ? a0 + 3 * rs : a0;
+        micro_4x8(kc, a0, a1, a2, a3, ka, bp, kb, C + (size_t)i0 * ldc + j0, ldc, mr, nr, acc);
       }
     }
   }
@@ -170,7 +167,7 @@ void batch_matmul(int batch, int M, int N, int K, const float* A, int strideA, i
 }
 
 EXPORT(gemm_scratch_floats)
-int gemm_scratch_floats(int N) { return KC * ((N + NR - 1) / NR) * NR + KC * MR; }
+int gemm_scratch_floats(int N) { (void)N; return KC * NR; }
 
 // ---------------------------------------------------------------------------------------------
 // im2col / col2im for NHWC convolutions with stride, dilation and explicit padding.
