@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmTraining } from './wasm_training';
+import { compiledKernels } from './wasm_kernels';
 import { registerConvGradients } from './conv_gradients';
 import { registerBroadcastGradients } from './broadcast_gradients';
 import { registerCpuFixes } from './cpu_fixes';
@@ -121,7 +122,7 @@ export async function useBackend(name: BackendName | string = 'auto'): Promise<B
         name: candidate,
         tfjsBackend: tf.getBackend(),
         device: candidate === 'tensorflow-gpu' ? 'GPU'
-          : candidate === 'wasm' ? (tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'CPU (wasm SIMD)' : 'CPU (wasm)')
+          : candidate === 'wasm' ? `CPU (wasm${tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? ' SIMD' : ''}; slimspeech kernels: ${compiledKernels().variant})`
           : candidate === 'webgl' ? 'GPU (WebGL)' : 'CPU',
         tfjsVersion: tf.version_core,
         skipped,

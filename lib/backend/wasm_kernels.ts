@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { KERNELS_WASM_BASE64 } from './wasm_kernels_binary';
+import { KERNELS_WASM_BASE64, KERNELS_WASM_RELAXED_BASE64 } from './wasm_kernels_binary';
 
 /** The parts of tfjs's BackendWasm that slimspeech's kernels use. */
 export interface WasmBackend {
@@ -55,15 +55,41 @@ export interface KernelExports {
 
 const STACK_BYTES = 1 << 16;
 
+let compiled: { module: WebAssembly.Module; variant: 'simd' | 'relaxed-simd' } | undefined;
+
+/**
+ * The compiled kernel module: the relaxed-SIMD build (fused multiply-add in the GEMM) where the runtime
+ * accepts it, else the SIMD128 build. Node 20's V8 implements relaxed SIMD behind a flag, which this turns
+ * on for the process (it only adds WebAssembly opcodes); later runtimes have it on by default.
+ * SLIMSPEECH_WASM_FMA=0 keeps the SIMD128 build.
+ */
+export function compiledKernels(): { module: WebAssembly.Module; variant: 'simd' | 'relaxed-simd' } {
+  if (compiled) return compiled;
+  const env = typeof process !== 'undefined' ? process.env : undefined;
+  if (env?.SLIMSPEECH_WASM_FMA !== '0') {
+    const bytes = decodeBase64(KERNELS_WASM_RELAXED_BASE64);
+    try {
+      return (compiled = { module: new WebAssembly.Module(bytes), variant: 'relaxed-simd' });
+    } catch {
+      try {
+        // eslint-disable-next-line @typescript-eslint/no-var-requires
+        if (typeof process !== 'undefined' && process.versions?.node) require('v8').setFlagsFromString('--experimental-wasm-relaxed-simd');
+        return (compiled = { module: new WebAssembly.Module(bytes), variant: 'relaxed-simd' });
+      } catch {
+        // fall through to the SIMD128 build
+      }
+    }
+  }
+  return (compiled = { module: new WebAssembly.Module(decodeBase64(KERNELS_WASM_BASE64)), variant: 'simd' });
+}
+
 /** A kernel module instance bound to one wasm backend, with grow-only scratch buffers on its heap. */
 export class KernelModule {
   readonly k: KernelExports;
   private scratch: { ptr: number; bytes: number }[] = [];
 
   constructor(private readonly backend: WasmBackend) {
-    const bytes = decodeBase64(KERNELS_WASM_BASE64);
-    const mod = new WebAssembly.Module(bytes);
-    const inst = new WebAssembly.Instance(mod, { env: { memory: backend.wasm.asm.memory } });
+    const inst = new WebAssembly.Instance(compiledKernels().module, { env: { memory: backend.wasm.asm.memory } });
     const stack = backend.wasm._malloc(STACK_BYTES);
     (inst.exports.__stack_pointer as WebAssembly.Global).value = (stack + STACK_BYTES) & ~15;
     this.k = inst.exports as unknown as KernelExports;

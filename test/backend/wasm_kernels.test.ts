@@ -8,7 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { ROOT } from '../helpers';
-import { KERNELS_SOURCE_SHA256, KERNELS_WASM_BASE64 } from '../../lib/backend/wasm_kernels_binary';
+import { KERNELS_SOURCE_SHA256, KERNELS_WASM_BASE64, KERNELS_WASM_RELAXED_BASE64 } from '../../lib/backend/wasm_kernels_binary';
+import { compiledKernels } from '../../lib/backend/wasm_kernels';
 
 test('wasm_kernels_binary.ts was generated from the current kernels.c', () => {
   const src = fs.readFileSync(path.join(ROOT, 'lib', 'backend', 'kernels', 'kernels.c'));
@@ -16,11 +17,17 @@ test('wasm_kernels_binary.ts was generated from the current kernels.c', () => {
     'kernels.c changed since the binary was built: run scripts/build-kernels.sh');
 });
 
-test('the kernel module imports only a memory and has no data segment', () => {
-  const bytes = Buffer.from(KERNELS_WASM_BASE64, 'base64');
-  const mod = new WebAssembly.Module(bytes);
-  assert.deepEqual(WebAssembly.Module.imports(mod), [{ module: 'env', name: 'memory', kind: 'memory' }]);
-  assert.ok(WebAssembly.Module.exports(mod).some((e) => e.name === 'batch_matmul'));
+test('both kernel builds import only a memory and export the same kernels; the runtime picks one', () => {
+  const variant = compiledKernels().variant;
+  const base = new WebAssembly.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
+  assert.deepEqual(WebAssembly.Module.imports(base), [{ module: 'env', name: 'memory', kind: 'memory' }]);
+  assert.ok(WebAssembly.Module.exports(base).some((e) => e.name === 'batch_matmul'));
+  if (variant === 'relaxed-simd') {
+    const relaxed = new WebAssembly.Module(Buffer.from(KERNELS_WASM_RELAXED_BASE64, 'base64'));
+    assert.deepEqual(WebAssembly.Module.imports(relaxed), WebAssembly.Module.imports(base));
+    assert.deepEqual(WebAssembly.Module.exports(relaxed), WebAssembly.Module.exports(base));
+  }
+  assert.ok(['simd', 'relaxed-simd'].includes(variant));
 });
 
 test('rebuilding the kernels reproduces the committed binary (when clang 16 is installed)', (t) => {
