@@ -124,6 +124,40 @@ function inverseBasis(r: Resolved): Float32Array {
   });
 }
 
+/**
+ * The forward basis with its columns interleaved (re_0, im_0, re_1, im_1, ...): the product then reshapes
+ * to [..., F, 2] with no split or stack (which tfjs-wasm runs element by element on a size-2 axis).
+ */
+function forwardBasisInterleaved(r: Resolved): Float32Array {
+  const F = Math.floor(r.nFft / 2) + 1;
+  return cached(r.key && `forward-interleaved:${r.key}`, () => {
+    const b = forwardBasis(r);
+    const out = new Float32Array(b.length);
+    for (let n = 0; n < r.nFft; n++) {
+      for (let k = 0; k < F; k++) {
+        out[n * 2 * F + 2 * k] = b[n * 2 * F + k];
+        out[n * 2 * F + 2 * k + 1] = b[n * 2 * F + F + k];
+      }
+    }
+    return out;
+  });
+}
+
+/** The inverse basis with its rows interleaved to match {@link forwardBasisInterleaved}. */
+function inverseBasisInterleaved(r: Resolved): Float32Array {
+  const N = r.nFft;
+  const F = Math.floor(N / 2) + 1;
+  return cached(r.key && `inverse-interleaved:${r.key}`, () => {
+    const b = inverseBasis(r);
+    const out = new Float32Array(b.length);
+    for (let k = 0; k < F; k++) {
+      out.set(b.subarray(k * N, (k + 1) * N), 2 * k * N);
+      out.set(b.subarray((F + k) * N, (F + k + 1) * N), (2 * k + 1) * N);
+    }
+    return out;
+  });
+}
+
 /** Reflect padding of the last axis of [rows, time] by p (torch pad_mode='reflect'): slices, reverses, concat. */
 function reflectPad(x: tf.Tensor2D, p: number): tf.Tensor2D {
   if (p === 0) return x;
@@ -149,30 +183,52 @@ function reflectPad(x: tf.Tensor2D, p: number): tf.Tensor2D {
  */
 export function stft(x: tf.Tensor, opts: StftOptions): ComplexTensor {
   const r = resolve(opts, 'stft');
-  if (!(x instanceof tf.Tensor) || (x.rank !== 1 && x.rank !== 2)) {
-    throw new Error(`stft: expected x of shape [time] or [batch, time], got ${x instanceof tf.Tensor ? `[${x.shape.join(', ')}]` : typeof x}`);
-  }
-  const time = x.shape[x.rank - 1];
-  const pad = r.center ? Math.floor(r.nFft / 2) : 0;
-  if (r.center && pad >= time) {
-    throw new Error(`stft: reflect padding of ${pad} samples (nFft ${r.nFft}) needs a signal longer than ${pad} samples, got shape [${x.shape.join(', ')}]`);
-  }
-  if (!r.center && time < r.nFft) {
-    throw new Error(`stft: signal of shape [${x.shape.join(', ')}] is shorter than nFft ${r.nFft}`);
-  }
   const F = Math.floor(r.nFft / 2) + 1;
-  const basis = forwardBasis(r);
   return tf.tidy(() => {
-    const rows = x.rank === 2 ? x.shape[0] : 1;
-    const padded = reflectPad(x.toFloat().reshape([rows, time]) as tf.Tensor2D, pad);
-    const frames = frame(padded, r.nFft, r.hop); // [rows, T, nFft]
-    const T = frames.shape[1] as number;
-    const spec = tf.matMul(frames.reshape([rows * T, r.nFft]), tf.tensor2d(basis, [r.nFft, 2 * F])); // [rows*T, 2F]
+    const { spec, rows, T } = spectrumRows(x, r, forwardBasis(r), 'stft');
     const outShape = x.rank === 2 ? [rows, T, F] : [T, F];
     return {
       real: spec.slice([0, 0], [rows * T, F]).reshape(outShape),
       imag: spec.slice([0, F], [rows * T, F]).reshape(outShape),
     };
+  });
+}
+
+/**
+ * {@link stft} with real and imaginary parts on a last axis of size 2: [batch?, frames, nFft/2 + 1, 2]
+ * (channels-last, as complex-spectrum networks such as DCCRN take it). Same values as stft; computed in
+ * one matmul with an interleaved basis, so it costs no split or stack.
+ */
+export function stftPacked(x: tf.Tensor, opts: StftOptions): tf.Tensor {
+  const r = resolve(opts, 'stftPacked');
+  const F = Math.floor(r.nFft / 2) + 1;
+  return tf.tidy(() => {
+    const { spec, rows, T } = spectrumRows(x, r, forwardBasisInterleaved(r), 'stftPacked');
+    return spec.reshape(x.rank === 2 ? [rows, T, F, 2] : [T, F, 2]);
+  });
+}
+
+/** Frames x [batch?, time] and multiplies them by a [nFft, 2F] basis: [rows * frames, 2F]. */
+function spectrumRows(x: tf.Tensor, r: Resolved, basis: Float32Array, where: string): { spec: tf.Tensor2D; rows: number; T: number } {
+  if (!(x instanceof tf.Tensor) || (x.rank !== 1 && x.rank !== 2)) {
+    throw new Error(`${where}: expected x of shape [time] or [batch, time], got ${x instanceof tf.Tensor ? `[${x.shape.join(', ')}]` : typeof x}`);
+  }
+  const time = x.shape[x.rank - 1];
+  const pad = r.center ? Math.floor(r.nFft / 2) : 0;
+  if (r.center && pad >= time) {
+    throw new Error(`${where}: reflect padding of ${pad} samples (nFft ${r.nFft}) needs a signal longer than ${pad} samples, got shape [${x.shape.join(', ')}]`);
+  }
+  if (!r.center && time < r.nFft) {
+    throw new Error(`${where}: signal of shape [${x.shape.join(', ')}] is shorter than nFft ${r.nFft}`);
+  }
+  const F = Math.floor(r.nFft / 2) + 1;
+  return tf.tidy(() => {
+    const rows = x.rank === 2 ? x.shape[0] : 1;
+    const padded = reflectPad(x.toFloat().reshape([rows, time]) as tf.Tensor2D, pad);
+    const frames = frame(padded, r.nFft, r.hop); // [rows, T, nFft]
+    const T = frames.shape[1] as number;
+    const spec = tf.matMul(frames.reshape([rows * T, r.nFft]), tf.tensor2d(basis, [r.nFft, 2 * F])) as tf.Tensor2D; // [rows*T, 2F]
+    return { spec, rows, T };
   });
 }
 
@@ -197,10 +253,41 @@ export function istft(spec: ComplexTensor, opts: IstftOptions): tf.Tensor {
   const T = shape[shape.length - 2] as number;
   if (T < 1) throw new Error(`istft: no frames in shape [${shape.join(', ')}]`);
   const rows = shape.length === 3 ? shape[0] : 1;
+  return tf.tidy(() => {
+    const specRows = tf.concat([spec.real.reshape([rows * T, F]), spec.imag.reshape([rows * T, F])], 1) as tf.Tensor2D;
+    const out = overlapAddRows(specRows, rows, T, r, inverseBasis(r), opts, 'istft');
+    return shape.length === 3 ? out : out.reshape([out.shape[1] as number]);
+  });
+}
+
+/**
+ * {@link istft} of a spectrum packed as [batch?, frames, nFft/2 + 1, 2] (real, imaginary on the last axis),
+ * the layout {@link stftPacked} returns; no split or concat.
+ */
+export function istftPacked(spec: tf.Tensor, opts: IstftOptions): tf.Tensor {
+  const r = resolve(opts, 'istftPacked');
+  const F = Math.floor(r.nFft / 2) + 1;
+  const shape = spec.shape;
+  if ((shape.length !== 3 && shape.length !== 4) || shape[shape.length - 1] !== 2 || shape[shape.length - 2] !== F) {
+    throw new Error(`istftPacked: expected a spectrum [batch?, frames, ${F}, 2] (nFft ${r.nFft}), got [${shape.join(', ')}]`);
+  }
+  const T = shape[shape.length - 3] as number;
+  if (T < 1) throw new Error(`istftPacked: no frames in shape [${shape.join(', ')}]`);
+  const rows = shape.length === 4 ? shape[0] : 1;
+  return tf.tidy(() => {
+    const out = overlapAddRows(spec.reshape([rows * T, 2 * F]) as tf.Tensor2D, rows, T, r, inverseBasisInterleaved(r), opts, 'istftPacked');
+    return shape.length === 4 ? out : out.reshape([out.shape[1] as number]);
+  });
+}
+
+/** [rows * T, 2F] spectrum rows times a [2F, nFft] inverse basis, overlap-added and normalised: [rows, length]. */
+function overlapAddRows(specRows: tf.Tensor2D, rows: number, T: number, r: Resolved, basis: Float32Array, opts: IstftOptions,
+  where: string): tf.Tensor2D {
+  const F = Math.floor(r.nFft / 2) + 1;
   const full = r.nFft + r.hop * (T - 1);
   const start = r.center ? Math.floor(r.nFft / 2) : 0;
   if (opts.length !== undefined && (!Number.isInteger(opts.length) || opts.length < 0)) {
-    throw new Error(`istft: length must be a non-negative integer, got ${opts.length}`);
+    throw new Error(`${where}: length must be a non-negative integer, got ${opts.length}`);
   }
   const end = opts.length !== undefined ? start + opts.length : r.center ? full - Math.floor(r.nFft / 2) : full;
   const kept = Math.max(0, Math.min(end, full) - start);
@@ -211,20 +298,17 @@ export function istft(spec: ComplexTensor, opts: IstftOptions): tf.Tensor {
   for (let i = 0; i < kept; i++) {
     const e = envelope[start + i];
     if (!(Math.abs(e) >= 1e-11)) {
-      throw new Error(`istft: the summed squared window is ${e} at output sample ${i} (window overlap-add below 1e-11, NOLA ` +
+      throw new Error(`${where}: the summed squared window is ${e} at output sample ${i} (window overlap-add below 1e-11, NOLA ` +
         `condition fails for nFft ${r.nFft}, winLength ${r.win}, hopLength ${r.hop}, center ${r.center}); torch.istft refuses this too`);
     }
     inverseEnvelope[i] = 1 / e;
   }
-  const basis = inverseBasis(r);
   return tf.tidy(() => {
-    const re = spec.real.reshape([rows * T, F]);
-    const im = spec.imag.reshape([rows * T, F]);
-    const frames = tf.matMul(tf.concat([re, im], 1), tf.tensor2d(basis, [2 * F, r.nFft])); // [rows*T, nFft]
+    const frames = tf.matMul(specRows, tf.tensor2d(basis, [2 * F, r.nFft])); // [rows*T, nFft]
     const y = overlapAdd(frames.reshape([rows, T, r.nFft]), r.hop); // [rows, full]
-    let out = y.slice([0, start], [rows, kept]).mul(tf.tensor1d(inverseEnvelope));
+    let out = y.slice([0, start], [rows, kept]).mul(tf.tensor1d(inverseEnvelope)) as tf.Tensor2D;
     if (end - start > kept) out = out.pad([[0, 0], [0, end - start - kept]]);
-    return shape.length === 3 ? out : out.reshape([end - start]);
+    return out;
   });
 }
 

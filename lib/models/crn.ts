@@ -6,7 +6,7 @@ import { BatchNorm } from '../nn/norm';
 import { PReLU } from '../nn/activations';
 import { LSTM } from '../nn/recurrent';
 import { Linear } from '../nn/linear';
-import { stft, istft } from '../audio/stft';
+import { stftPacked, istftPacked } from '../audio/stft';
 
 /** Arguments of {@link Crn}. */
 export interface CrnArgs {
@@ -103,12 +103,14 @@ export class Crn extends Module {
     if (noisy.rank !== 2) throw new Error(`Crn: expected noisy audio [batch, time], got [${noisy.shape}]`);
     const { nFft, hop } = this.args;
     return tf.tidy(() => {
-      const s = stft(noisy, { nFft, hopLength: hop });
-      const m = this.mask(tf.stack([s.real, s.imag], 3) as tf.Tensor4D, ctx);
-      const [mr, mi] = tf.unstack(m, 3);
-      const real = tf.sub(tf.mul(s.real, mr), tf.mul(s.imag, mi));
-      const imag = tf.add(tf.mul(s.real, mi), tf.mul(s.imag, mr));
-      return istft({ real, imag }, { nFft, hopLength: hop, length: noisy.shape[1] });
+      const spec = stftPacked(noisy, { nFft, hopLength: hop }) as tf.Tensor4D;            // [B, T, F, 2]
+      const m = this.mask(spec, ctx);
+      // Complex product in planar layout: a transpose to [2, N] splits real and imaginary parts cheaply.
+      const planar = (t: tf.Tensor) => tf.unstack(tf.transpose(tf.reshape(t, [-1, 2])));
+      const [sr, si] = planar(spec), [mr, mi] = planar(m);
+      const prod = tf.stack([tf.sub(tf.mul(sr, mr), tf.mul(si, mi)), tf.add(tf.mul(sr, mi), tf.mul(si, mr))]);
+      const enhanced = tf.reshape(tf.transpose(prod), spec.shape);
+      return istftPacked(enhanced, { nFft, hopLength: hop, length: noisy.shape[1] });
     });
   }
 

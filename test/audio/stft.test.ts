@@ -137,3 +137,21 @@ test('stft and istft leak no tensors', async () => {
   await assertNoLeak(() => tf.grad((xi: tf.Tensor) => stft(xi, { nFft: 32, hopLength: 8 }).real.sum())(x), 'stft grad');
   tf.dispose([x, spec.real, spec.imag]);
 });
+
+test('stftPacked and istftPacked equal stft and istft with real and imaginary parts on a last axis of 2', async () => {
+  const { stftPacked, istftPacked } = await import('../../lib/audio/stft');
+  const x = tf.randomNormal([3, 1000], 0, 1, 'float32', 4);
+  for (const opts of [{ nFft: 256, hopLength: 64 }, { nFft: 255, hopLength: 100, winLength: 200 }]) {
+    const s = stft(x, opts);
+    const p = stftPacked(x, opts);
+    assertClose(p, tf.stack([s.real, s.imag], -1), { atol: 1e-5, label: 'stftPacked' });
+    // The last samples divide by a tiny squared-window sum, which magnifies float32 summation-order differences.
+    assertClose(istftPacked(p, { ...opts, length: 1000 }), istft(s, { ...opts, length: 1000 }), { atol: 3e-4, label: 'istftPacked' });
+    assertClose(stftPacked(x.slice([0, 0], [1, 1000]).squeeze([0]), opts), p.slice([0, 0, 0, 0], [1, -1, -1, -1]).squeeze([0]), { atol: 1e-5 });
+    const g1 = tf.grad((v: tf.Tensor) => tf.sum(tf.square(istftPacked(stftPacked(v, opts), { ...opts, length: 1000 }))))(x);
+    const g2 = tf.grad((v: tf.Tensor) => tf.sum(tf.square(istft(stft(v, opts), { ...opts, length: 1000 }))))(x);
+    assertClose(g1, g2, { atol: 6e-4, label: 'packed gradient' });
+  }
+  assert.throws(() => istftPacked(tf.zeros([2, 5, 129]), { nFft: 256 }), /expected a spectrum \[batch\?, frames, 129, 2\]/);
+  x.dispose();
+});
