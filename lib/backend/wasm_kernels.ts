@@ -47,6 +47,8 @@ export interface KernelExports {
   prelu_forward(x: number, alpha: number, y: number, R: number, C: number, A: number): void;
   sum_rows(x: number, out: number, R: number, C: number): void;
   relu_backward(x: number, dy: number, dx: number, n: number): void;
+  concat_last(ptrs: number, widths: number, n: number, out: number, R: number): void;
+  split_last(x: number, R: number, ptrs: number, widths: number, n: number): void;
   lstm_forward(xw: number, whh: number, hs: number, gates: number, cs: number, B: number, T: number, H: number, pre: number,
     gemmScratch: number): void;
   lstm_backward(dhs: number, gates: number, cs: number, hs: number, whh: number, dxw: number, dwhh: number, B: number, T: number,
@@ -113,6 +115,13 @@ export class KernelModule {
     if (!ptr) throw new Error(`slimspeech wasm kernel: out of memory allocating ${grown} bytes of scratch`);
     this.scratch[slot] = { ptr, bytes: grown };
     return ptr;
+  }
+
+  /** Writes integers into scratch slot `slot` and returns its heap offset (for pointer/width arrays). */
+  ints(slot: number, values: number[]): number {
+    const p = this.scratchFloats(slot, values.length);
+    new Int32Array(this.backend.wasm.asm.memory.buffer, p, values.length).set(values);
+    return p;
   }
 
   /** C[batch, M, N] = op(A) @ op(B) on heap offsets; stride 0 broadcasts an operand over the batch. */

@@ -314,6 +314,46 @@ function makeConv2D(fallback: tf.KernelFunc) {
   };
 }
 
+/** Concat along the last axis of float32 tensors by rows; other concats go to tfjs's kernel. */
+function makeConcat(fallback: tf.KernelFunc) {
+  return (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
+    const { inputs, backend, attrs } = args;
+    const parts = Object.keys(inputs).sort((a, b) => Number(a) - Number(b)).map((k) => inputs[k]);
+    const rank = parts[0]?.shape.length ?? 0;
+    const axis = (attrs!.axis as number) < 0 ? (attrs!.axis as number) + rank : attrs!.axis as number;
+    const ok = rank >= 2 && axis === rank - 1 && parts.every((p) => p.dtype === 'float32' && p.shape.length === rank &&
+      p.shape.slice(0, -1).every((d, i) => d === parts[0].shape[i]));
+    if (!ok) return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
+    const be = backend as WasmBackend, km = kernelModule(be);
+    const widths = parts.map((p) => p.shape[rank - 1]);
+    const out = be.makeOutput([...parts[0].shape.slice(0, -1), widths.reduce((a, b) => a + b, 0)], 'float32');
+    const ptrs = km.ints(2, parts.map((p) => km.ptr(p)));
+    const w = km.ints(3, widths);
+    km.k.concat_last(ptrs, w, parts.length, km.ptr(out), size(parts[0].shape.slice(0, -1)));
+    return out;
+  };
+}
+
+/** SplitV along the last axis of a float32 tensor by rows; other splits go to tfjs's kernel. */
+function makeSplitV(fallback: tf.KernelFunc) {
+  return (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
+    const { inputs, backend, attrs } = args;
+    const { x } = inputs;
+    const rank = x.shape.length;
+    const axis = (attrs!.axis as number) < 0 ? (attrs!.axis as number) + rank : attrs!.axis as number;
+    if (x.dtype !== 'float32' || rank < 2 || axis !== rank - 1) return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
+    const C = x.shape[rank - 1];
+    const spec = attrs!.numOrSizeSplits as number | number[];
+    const widths = typeof spec === 'number' ? new Array(spec).fill(C / spec) : spec.map((w, _, all) => (w === -1 ? C - all.filter((v) => v !== -1).reduce((a, b) => a + b, 0) : w));
+    const be = backend as WasmBackend, km = kernelModule(be);
+    const outs = widths.map((w) => be.makeOutput([...x.shape.slice(0, -1), w], 'float32'));
+    const ptrs = km.ints(2, outs.map((o) => km.ptr(o)));
+    const wp = km.ints(3, widths);
+    km.k.split_last(km.ptr(x), size(x.shape.slice(0, -1)), ptrs, wp, widths.length);
+    return outs;
+  };
+}
+
 /** x, dy -> dy where x > 0, else 0. */
 function reluGrad({ inputs, backend }: KernelArgs): tf.TensorInfo {
   const be = backend as WasmBackend, km = kernelModule(be);
@@ -362,7 +402,7 @@ let registered = false;
 /** Names of the wasm kernels slimspeech registers (replacing tfjs's where one exists). */
 export const WASM_TRAINING_KERNELS = [
   'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter',
-  'DepthwiseConv2dNativeBackpropInput', 'BatchMatMul', 'UnsortedSegmentSum', 'MaxPoolGrad', 'AvgPoolGrad', 'Identity', 'Sum', 'Conv2D',
+  'DepthwiseConv2dNativeBackpropInput', 'BatchMatMul', 'UnsortedSegmentSum', 'MaxPoolGrad', 'AvgPoolGrad', 'Identity', 'Sum', 'Conv2D', 'Concat', 'SplitV',
   ...Object.values(FUSED),
 ];
 
@@ -402,6 +442,10 @@ export async function registerWasmTraining(): Promise<void> {
     register(FUSED.reluGrad, reluGrad as unknown as tf.KernelFunc);
     const stockConv = tf.getKernel('Conv2D', 'wasm');
     if (stockConv) register('Conv2D', makeConv2D(stockConv.kernelFunc) as unknown as tf.KernelFunc);
+    for (const [name, make] of [['Concat', makeConcat], ['SplitV', makeSplitV]] as const) {
+      const stock = tf.getKernel(name, 'wasm');
+      if (stock) register(name, make(stock.kernelFunc) as unknown as tf.KernelFunc);
+    }
     const stockSum = tf.getKernel('Sum', 'wasm');
     if (stockSum) register('Sum', makeSum(stockSum.kernelFunc) as unknown as tf.KernelFunc);
     register(FUSED.lstm, lstm as unknown as tf.KernelFunc);

@@ -57,6 +57,10 @@ function forward(c: Case): { args: tf.Tensor[]; f: (...a: tf.Tensor[]) => tf.Ten
       };
     case 'sum':
       return { args: [F(c, 'x')], grads: ['dx'], f: (x) => tf.sum(x, c.axes as number[], c.keepDims as boolean) };
+    case 'concat': {
+      const parts = (c.parts as FixtureTensor[]).map(fromFixture);
+      return { args: parts, grads: parts.map((_, i) => `dpart${i}`), f: (...xs) => tf.concat(xs, c.axis as number) };
+    }
     case 'maxPool':
       return { args: [F(c, 'x')], grads: ['dx'], f: (x) => tf.maxPool(x as tf.Tensor4D, c.k as number, c.s as number, c.pad as 'same' | 'valid') };
     case 'avgPool':
@@ -78,7 +82,8 @@ for (const c of cases) {
     assertClose(y, c.y as FixtureTensor, { atol: 2e-4, rtol: 1e-4, label: `${c.name} y` });
     const g = tf.grads((...a: tf.Tensor[]) => tf.sum(tf.mul(f(...a), r)))(args);
     assert.equal(g.length, grads.length);
-    g.forEach((gi, i) => assertClose(gi, c[grads[i]] as FixtureTensor, { atol: 5e-4, rtol: 1e-4, label: `${c.name} ${grads[i]}` }));
+    const expected = (i: number) => (c.op === 'concat' ? (c.dparts as FixtureTensor[])[i] : c[grads[i]] as FixtureTensor);
+    g.forEach((gi, i) => assertClose(gi, expected(i), { atol: 5e-4, rtol: 1e-4, label: `${c.name} ${grads[i]}` }));
     tf.dispose([y, r, ...g, ...args]);
   });
 }

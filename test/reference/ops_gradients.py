@@ -138,6 +138,15 @@ def sum_case(name, shape, axes, keep):
     return {'name': name, 'op': 'sum', 'axes': axes, 'keepDims': keep, 'x': T(x), 'y': T(y), 'r': T(rr), 'dx': T(x.grad)}
 
 
+def concat_case(name, shapes, axis):
+    xs = [torch.randn(*s, requires_grad=True) for s in shapes]
+    y = torch.cat(xs, axis)
+    rr = torch.randn(*y.shape)
+    (y * rr).sum().backward()
+    return {'name': name, 'op': 'concat', 'axis': axis, 'parts': [T(x) for x in xs], 'y': T(y), 'r': T(rr),
+            'dparts': [T(x.grad) for x in xs]}
+
+
 def pool_case(name, kind, x_shape, k, s, pad):
     x = torch.randn(*x_shape, requires_grad=True)
     xn = x.permute(0, 3, 1, 2)
@@ -187,6 +196,9 @@ cases = [
     sum_case('sum over leading axes (bias gradient)', [3, 40, 6], [0, 1], False),
     sum_case('sum over axis 0 keepDims', [7, 5], [0], True),
     sum_case('sum over a middle axis', [3, 4, 5], [1], False),
+    concat_case('concat on channels (skip connection)', [[2, 5, 3, 4], [2, 5, 3, 6]], 3),
+    concat_case('concat of three on the last axis', [[3, 2], [3, 5], [3, 1]], 1),
+    concat_case('concat on a leading axis', [[2, 3, 4], [1, 3, 4]], 0),
     pool_case('maxPool 2x2 stride 2', 'max', [2, 8, 6, 3], 2, 2, 'valid'),
     pool_case('avgPool 3x3 stride 1 same', 'avg', [2, 7, 6, 3], 3, 1, 'same'),
     pool_case('avgPool 2x2 stride 2', 'avg', [2, 8, 6, 3], 2, 2, 'valid'),

@@ -829,3 +829,33 @@ void sum_rows(const float* x, float* out, int R, int C) {
   __builtin_memset(out, 0, sizeof(float) * C);
   for (int r = 0; r < R; r++) add_into(out, x + (size_t)r * C, C);
 }
+
+// Concatenation and split along the last axis, row by row: out [R, sum(w)] from parts [R, w_p] (or back).
+// ptrs and widths are arrays of n ints on the heap (part pointers and their widths).
+EXPORT(concat_last)
+void concat_last(const int* ptrs, const int* widths, int n, float* out, int R) {
+  int total = 0;
+  for (int p = 0; p < n; p++) total += widths[p];
+  for (int r = 0; r < R; r++) {
+    float* dst = out + (size_t)r * total;
+    for (int p = 0; p < n; p++) {
+      const int w = widths[p];
+      __builtin_memcpy(dst, (const float*)(size_t)ptrs[p] + (size_t)r * w, sizeof(float) * w);
+      dst += w;
+    }
+  }
+}
+
+EXPORT(split_last)
+void split_last(const float* x, int R, const int* ptrs, const int* widths, int n) {
+  int total = 0;
+  for (int p = 0; p < n; p++) total += widths[p];
+  for (int r = 0; r < R; r++) {
+    const float* src = x + (size_t)r * total;
+    for (int p = 0; p < n; p++) {
+      const int w = widths[p];
+      __builtin_memcpy((float*)(size_t)ptrs[p] + (size_t)r * w, src, sizeof(float) * w);
+      src += w;
+    }
+  }
+}
