@@ -563,6 +563,9 @@ void batch_norm_forward(const float* x, const float* gamma, const float* beta, f
 }
 
 // dx = gamma * invstd / R * (R * dy - dbeta - xhat * dgamma), dbeta = sum dy, dgamma = sum dy * xhat.
+// One row-major pass accumulates sum dy * (x - mean) and sum dy (the activations are streamed once); dx
+// is then the per-channel affine map dx = a * dy + b * x + k, with a = gamma * invstd,
+// b = -a * invstd * dgamma / R and k = -a * (dbeta - invstd * dgamma * mean) / R.
 EXPORT(batch_norm_backward)
 void batch_norm_backward(const float* dy, const float* x, const float* mean, const float* invstd,
                          const float* gamma, float* dx, float* dgamma, float* dbeta, int R, int C) {
@@ -573,34 +576,38 @@ void batch_norm_backward(const float* dy, const float* x, const float* mean, con
     const float* dr = dy + (size_t)r * C;
     int c = 0;
     for (; c + 4 <= C; c += 4) {
-      const v128_t xh = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(xr + c), wasm_v128_load(mean + c)), wasm_v128_load(invstd + c));
       const v128_t d = wasm_v128_load(dr + c);
-      wasm_v128_store(dgamma + c, wasm_f32x4_add(wasm_v128_load(dgamma + c), wasm_f32x4_mul(d, xh)));
+      wasm_v128_store(dgamma + c, FMA(wasm_v128_load(dgamma + c), d, wasm_f32x4_sub(wasm_v128_load(xr + c), wasm_v128_load(mean + c))));
       wasm_v128_store(dbeta + c, wasm_f32x4_add(wasm_v128_load(dbeta + c), d));
     }
     for (; c < C; c++) {
-      const float xh = (xr[c] - mean[c]) * invstd[c];
-      dgamma[c] += dr[c] * xh;
+      dgamma[c] += dr[c] * (xr[c] - mean[c]);
       dbeta[c] += dr[c];
     }
   }
+  for (int c = 0; c < C; c++) dgamma[c] *= invstd[c];
+  // Per-channel coefficients on the stack, 64 channels at a time (any C).
   const float invR = 1.f / (float)R;
-  // Per channel: dx = k * (dy - (dbeta + xhat * dgamma) / R), k = gamma * invstd; xhat = (x - mean) * invstd.
-  const v128_t vinvR = wasm_f32x4_splat(invR);
-  for (int r = 0; r < R; r++) {
-    const float* xr = x + (size_t)r * C;
-    const float* dr = dy + (size_t)r * C;
-    float* o = dx + (size_t)r * C;
-    int c = 0;
-    for (; c + 4 <= C; c += 4) {
-      const v128_t iv = wasm_v128_load(invstd + c);
-      const v128_t xh = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(xr + c), wasm_v128_load(mean + c)), iv);
-      const v128_t corr = wasm_f32x4_mul(wasm_f32x4_add(wasm_v128_load(dbeta + c), wasm_f32x4_mul(xh, wasm_v128_load(dgamma + c))), vinvR);
-      wasm_v128_store(o + c, wasm_f32x4_mul(wasm_f32x4_mul(wasm_v128_load(gamma + c), iv), wasm_f32x4_sub(wasm_v128_load(dr + c), corr)));
+  for (int cb = 0; cb < C; cb += 64) {
+    const int cn = min_i(64, C - cb);
+    float A[64] __attribute__((aligned(16))), Bc[64] __attribute__((aligned(16))), K[64] __attribute__((aligned(16)));
+    for (int j = 0; j < cn; j++) {
+      const int c = cb + j;
+      const float a = gamma[c] * invstd[c];
+      A[j] = a;
+      Bc[j] = -a * invstd[c] * dgamma[c] * invR;
+      K[j] = -a * (dbeta[c] - invstd[c] * dgamma[c] * mean[c]) * invR;
     }
-    for (; c < C; c++) {
-      const float xh = (xr[c] - mean[c]) * invstd[c];
-      o[c] = gamma[c] * invstd[c] * (dr[c] - (dbeta[c] + xh * dgamma[c]) * invR);
+    for (int r = 0; r < R; r++) {
+      const float* xr = x + (size_t)r * C + cb;
+      const float* dr = dy + (size_t)r * C + cb;
+      float* o = dx + (size_t)r * C + cb;
+      int j = 0;
+      for (; j + 4 <= cn; j += 4) {
+        v128_t v = FMA(wasm_v128_load(K + j), wasm_v128_load(A + j), wasm_v128_load(dr + j));
+        wasm_v128_store(o + j, FMA(v, wasm_v128_load(Bc + j), wasm_v128_load(xr + j)));
+      }
+      for (; j < cn; j++) o[j] = A[j] * dr[j] + Bc[j] * xr[j] + K[j];
     }
   }
 }
