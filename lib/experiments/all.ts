@@ -1,2 +1,2 @@
 // Imports every experiment module so that each registers itself (the CLI imports this).
-export {};
+import './slimmable-kws';

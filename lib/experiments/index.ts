@@ -18,3 +18,5 @@ export function getExperiment(name: string): Experiment<any> { // eslint-disable
   if (!e) throw new Error(`unknown experiment '${name}'; known: ${[...registry.keys()].join(', ') || '(none)'}`);
   return e;
 }
+// Last: each recipe imports registerExperiment from this module and registers itself when loaded.
+export * as slimmableKws from './slimmable-kws';
