@@ -47,6 +47,8 @@ export interface KernelExports {
   prelu_forward(x: number, alpha: number, y: number, R: number, C: number, A: number): void;
   sum_rows(x: number, out: number, R: number, C: number): void;
   relu_backward(x: number, dy: number, dx: number, n: number): void;
+  gelu_forward(x: number, y: number, n: number): void;
+  gelu_backward(x: number, dy: number, dx: number, n: number): void;
   concat_last(ptrs: number, widths: number, n: number, out: number, R: number): void;
   split_last(x: number, R: number, ptrs: number, widths: number, n: number): void;
   lstm_forward(xw: number, whh: number, hs: number, gates: number, cs: number, B: number, T: number, H: number, pre: number,

@@ -354,6 +354,20 @@ function makeSplitV(fallback: tf.KernelFunc) {
   };
 }
 
+/** x -> GELU(x); x, dy -> dx (exact GELU, erf to 1.5e-7). */
+function gelu({ inputs, backend }: KernelArgs): tf.TensorInfo {
+  const be = backend as WasmBackend, km = kernelModule(be);
+  const out = be.makeOutput(inputs.x.shape, 'float32');
+  km.k.gelu_forward(km.ptr(inputs.x), km.ptr(out), size(inputs.x.shape));
+  return out;
+}
+function geluGrad({ inputs, backend }: KernelArgs): tf.TensorInfo {
+  const be = backend as WasmBackend, km = kernelModule(be);
+  const out = be.makeOutput(inputs.x.shape, 'float32');
+  km.k.gelu_backward(km.ptr(inputs.x), km.ptr(inputs.dy), km.ptr(out), size(inputs.x.shape));
+  return out;
+}
+
 /** x, dy -> dy where x > 0, else 0. */
 function reluGrad({ inputs, backend }: KernelArgs): tf.TensorInfo {
   const be = backend as WasmBackend, km = kernelModule(be);
@@ -440,6 +454,8 @@ export async function registerWasmTraining(): Promise<void> {
     register(FUSED.adamStep, adamStep as unknown as tf.KernelFunc);
     register(FUSED.prelu, preluForward as unknown as tf.KernelFunc);
     register(FUSED.reluGrad, reluGrad as unknown as tf.KernelFunc);
+    register(FUSED.gelu, gelu as unknown as tf.KernelFunc);
+    register(FUSED.geluGrad, geluGrad as unknown as tf.KernelFunc);
     const stockConv = tf.getKernel('Conv2D', 'wasm');
     if (stockConv) register('Conv2D', makeConv2D(stockConv.kernelFunc) as unknown as tf.KernelFunc);
     for (const [name, make] of [['Concat', makeConcat], ['SplitV', makeSplitV]] as const) {

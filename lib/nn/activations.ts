@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Ctx, Module, registerModule } from './module';
 import { filled } from './init';
-import { prelu } from './fused';
+import { gelu, prelu } from './fused';
 
 /** Parameter-free activation names. */
 export type ActivationName = 'relu' | 'gelu' | 'elu' | 'tanh' | 'sigmoid' | 'silu' | 'leakyRelu' | 'identity';
@@ -13,7 +13,7 @@ export type ActivationName = 'relu' | 'gelu' | 'elu' | 'tanh' | 'sigmoid' | 'sil
 export function activate(x: tf.Tensor, name: ActivationName): tf.Tensor {
   switch (name) {
     case 'relu': return tf.relu(x);
-    case 'gelu': return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)));
+    case 'gelu': return gelu(x);
     case 'elu': return tf.elu(x);
     case 'tanh': return tf.tanh(x);
     case 'sigmoid': return tf.sigmoid(x);

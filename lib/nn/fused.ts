@@ -137,3 +137,22 @@ export function lstmSequence(xw: tf.Tensor3D, whh: tf.Tensor2D): { hs: tf.Tensor
 export function hasFusedLstm(): boolean {
   return hasKernel(FUSED.lstm) && hasKernel(FUSED.lstmGrad);
 }
+
+/**
+ * GELU, exact form y = 0.5 x (1 + erf(x / sqrt 2)) (torch.nn.GELU's default). On wasm one kernel each way
+ * (erf by Abramowitz & Stegun 7.1.26, absolute error < 1.5e-7); elsewhere the same expression in tf ops,
+ * differentiated by tfjs.
+ */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  if (!hasKernel(FUSED.gelu) || !hasKernel(FUSED.geluGrad) || x.dtype !== 'float32') {
+    return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)));
+  }
+  const f = tf.customGrad(((xi: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([xi]);
+    return {
+      value: run(FUSED.gelu, { x: xi }) as unknown as tf.Tensor,
+      gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => run(FUSED.geluGrad, { x: xs, dy }) as unknown as tf.Tensor,
+    };
+  }) as unknown as CustomGradientFunc);
+  return f(x) as tf.Tensor;
+}
