@@ -47,6 +47,22 @@ export function registerBroadcastGradients(): void {
         : tf.mul(dy, tf.step(tf.cast(x, 'float32')))),
     })) as unknown as tf.GradFunc,
   });
+  // Softmax's gradient y * (dy - sum(dy * y)) in one pass over the last axis where the backend has the
+  // kernel (tfjs: four full passes); the same formula elsewhere.
+  tf.registerGradient({
+    kernelName: 'Softmax', outputsToSave: [true],
+    gradFunc: ((dy: tf.Tensor, [y]: tf.Tensor[], attrs: Record<string, unknown>) => ({
+      logits: () => {
+        const dim = attrs.dim as number;
+        const last = dim === -1 || dim === y.rank - 1;
+        if (last && y.dtype === 'float32' && hasKernel(FUSED.softmaxGrad)) {
+          return tf.engine().runKernel(FUSED.softmaxGrad, { y, dy }, {}) as tf.Tensor;
+        }
+        const dyTimesY = tf.mul(dy, y);
+        return tf.sub(dyTimesY, tf.mul(tf.sum(dyTimesY, [dim], true), y));
+      },
+    })) as unknown as tf.GradFunc,
+  });
   binary('SquaredDifference', (dy, [a, b]) => ({
     a: () => reduceTo(tf.mul(dy, tf.mul(tf.sub(a, b), 2)), a.shape),
     b: () => reduceTo(tf.mul(dy, tf.mul(tf.sub(b, a), 2)), b.shape),

@@ -8,7 +8,7 @@ export const FUSED = {
   groupNorm: 'SlimspeechGroupNorm', groupNormGrad: 'SlimspeechGroupNormGrad', batchNorm: 'SlimspeechBatchNorm',
   batchNormGrad: 'SlimspeechBatchNormGrad', prelu: 'SlimspeechPReLU', preluGrad: 'SlimspeechPReLUGrad', adamStep: 'SlimspeechAdamStep',
   lstm: 'SlimspeechLstm', lstmGrad: 'SlimspeechLstmGrad', reluGrad: 'SlimspeechReluGrad',
-  gelu: 'SlimspeechGelu', geluGrad: 'SlimspeechGeluGrad',
+  gelu: 'SlimspeechGelu', geluGrad: 'SlimspeechGeluGrad', softmaxGrad: 'SlimspeechSoftmaxGrad',
 } as const;
 
 /** True when the current backend has kernel `name`. */

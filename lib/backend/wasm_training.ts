@@ -368,6 +368,16 @@ function geluGrad({ inputs, backend }: KernelArgs): tf.TensorInfo {
   return out;
 }
 
+/** y (softmax output), dy -> dx over the last axis. */
+function softmaxGrad({ inputs, backend }: KernelArgs): tf.TensorInfo {
+  const be = backend as WasmBackend, km = kernelModule(be);
+  const { y, dy } = inputs;
+  const C = y.shape[y.shape.length - 1];
+  const out = be.makeOutput(y.shape, 'float32');
+  km.k.softmax_backward(km.ptr(y), km.ptr(dy), km.ptr(out), size(y.shape) / C, C);
+  return out;
+}
+
 /** x, dy -> dy where x > 0, else 0. */
 function reluGrad({ inputs, backend }: KernelArgs): tf.TensorInfo {
   const be = backend as WasmBackend, km = kernelModule(be);
@@ -455,6 +465,7 @@ export async function registerWasmTraining(): Promise<void> {
     register(FUSED.prelu, preluForward as unknown as tf.KernelFunc);
     register(FUSED.reluGrad, reluGrad as unknown as tf.KernelFunc);
     register(FUSED.gelu, gelu as unknown as tf.KernelFunc);
+    register(FUSED.softmaxGrad, softmaxGrad as unknown as tf.KernelFunc);
     register(FUSED.geluGrad, geluGrad as unknown as tf.KernelFunc);
     const stockConv = tf.getKernel('Conv2D', 'wasm');
     if (stockConv) register('Conv2D', makeConv2D(stockConv.kernelFunc) as unknown as tf.KernelFunc);

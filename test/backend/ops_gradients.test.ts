@@ -61,6 +61,8 @@ function forward(c: Case): { args: tf.Tensor[]; f: (...a: tf.Tensor[]) => tf.Ten
       const parts = (c.parts as FixtureTensor[]).map(fromFixture);
       return { args: parts, grads: parts.map((_, i) => `dpart${i}`), f: (...xs) => tf.concat(xs, c.axis as number) };
     }
+    case 'softmax':
+      return { args: [F(c, 'x')], grads: ['dx'], f: (x) => tf.softmax(tf.mul(x, 2)) };
     case 'maxPool':
       return { args: [F(c, 'x')], grads: ['dx'], f: (x) => tf.maxPool(x as tf.Tensor4D, c.k as number, c.s as number, c.pad as 'same' | 'valid') };
     case 'avgPool':

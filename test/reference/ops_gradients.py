@@ -147,6 +147,14 @@ def concat_case(name, shapes, axis):
             'dparts': [T(x.grad) for x in xs]}
 
 
+def softmax_case(name, shape):
+    x = torch.randn(*shape, requires_grad=True)
+    y = torch.softmax(x * 2, -1)
+    rr = torch.randn(*y.shape)
+    (y * rr).sum().backward()
+    return {'name': name, 'op': 'softmax', 'x': T(x), 'y': T(y), 'r': T(rr), 'dx': T(x.grad)}
+
+
 def pool_case(name, kind, x_shape, k, s, pad):
     x = torch.randn(*x_shape, requires_grad=True)
     xn = x.permute(0, 3, 1, 2)
@@ -199,6 +207,7 @@ cases = [
     concat_case('concat on channels (skip connection)', [[2, 5, 3, 4], [2, 5, 3, 6]], 3),
     concat_case('concat of three on the last axis', [[3, 2], [3, 5], [3, 1]], 1),
     concat_case('concat on a leading axis', [[2, 3, 4], [1, 3, 4]], 0),
+    softmax_case('softmax over the last axis (attention)', [3, 4, 7, 9]),
     pool_case('maxPool 2x2 stride 2', 'max', [2, 8, 6, 3], 2, 2, 'valid'),
     pool_case('avgPool 3x3 stride 1 same', 'avg', [2, 7, 6, 3], 3, 1, 'same'),
     pool_case('avgPool 2x2 stride 2', 'avg', [2, 8, 6, 3], 2, 2, 'valid'),

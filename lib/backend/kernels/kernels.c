@@ -59,12 +59,29 @@ static void pack_b(const float* B, int ldb, int transB, int k0, int kc, int j0, 
       dst += NR;
     }
   } else {
+    // Transposed B: 4x4 blocks go through registers (two rounds of shuffles) instead of scalar gathers.
+    int k = 0;
+    if (nr == NR) {
+      for (; k + 4 <= kc; k += 4) {
+        for (int jb = 0; jb < NR; jb += 4) {
+          const float* s0 = B + (size_t)(j0 + jb) * ldb + k0 + k;
+          const v128_t r0 = wasm_v128_load(s0), r1 = wasm_v128_load(s0 + ldb);
+          const v128_t r2 = wasm_v128_load(s0 + 2 * (size_t)ldb), r3 = wasm_v128_load(s0 + 3 * (size_t)ldb);
+          const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
+          const v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+          wasm_v128_store(dst + (k + 0) * NR + jb, wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5));
+          wasm_v128_store(dst + (k + 1) * NR + jb, wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7));
+          wasm_v128_store(dst + (k + 2) * NR + jb, wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5));
+          wasm_v128_store(dst + (k + 3) * NR + jb, wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7));
+        }
+      }
+    }
     for (int j = 0; j < nr; j++) {
       const float* src = B + (size_t)(j0 + j) * ldb + k0;
-      for (int k = 0; k < kc; k++) dst[k * NR + j] = src[k];
+      for (int kk = k; kk < kc; kk++) dst[kk * NR + j] = src[kk];
     }
     for (int j = nr; j < NR; j++) {
-      for (int k = 0; k < kc; k++) dst[k * NR + j] = 0.f;
+      for (int kk = 0; kk < kc; kk++) dst[kk * NR + j] = 0.f;
     }
   }
 }
@@ -889,5 +906,24 @@ void gelu_backward(const float* x, const float* dy, float* dx, int n) {
   for (int i = 0; i < n; i++) {
     const float v = x[i];
     dx[i] = dy[i] * (0.5f * (1.f + erf_f(v * 0.70710678f)) + v * exp_f(-0.5f * v * v) * 0.39894228f);
+  }
+}
+
+// Softmax backward over rows of length C: dx = y * (dy - sum(dy * y)).
+EXPORT(softmax_backward)
+void softmax_backward(const float* y, const float* dy, float* dx, int R, int C) {
+  for (int r = 0; r < R; r++) {
+    const float* yr = y + (size_t)r * C;
+    const float* dr = dy + (size_t)r * C;
+    float* o = dx + (size_t)r * C;
+    v128_t acc = wasm_f32x4_splat(0.f);
+    int c = 0;
+    for (; c + 4 <= C; c += 4) acc = FMA(acc, wasm_v128_load(yr + c), wasm_v128_load(dr + c));
+    float s = hsum(acc);
+    for (; c < C; c++) s += yr[c] * dr[c];
+    const v128_t vs = wasm_f32x4_splat(s);
+    c = 0;
+    for (; c + 4 <= C; c += 4) wasm_v128_store(o + c, wasm_f32x4_mul(wasm_v128_load(yr + c), wasm_f32x4_sub(wasm_v128_load(dr + c), vs)));
+    for (; c < C; c++) o[c] = yr[c] * (dr[c] - s);
   }
 }
