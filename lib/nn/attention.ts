@@ -136,6 +136,35 @@ export class MultiHeadAttention extends Module {
 }
 registerModule('MultiHeadAttention', MultiHeadAttention);
 
+/** The sub-modules of a Transformer encoder layer, plain or slimmable. */
+export interface EncoderLayerParts {
+  selfAttn: Module;
+  linear1: Module;
+  linear2: Module;
+  norm1: Module;
+  norm2: Module;
+}
+
+/**
+ * The computation of torch.nn.TransformerEncoderLayer over its parts: post-norm
+ * norm2(h + drop(ff(h))), h = norm1(x + drop(attn(x))), or pre-norm h = x + drop(attn(norm1(x))),
+ * h + drop(ff(norm2(h))), with ff(x) = linear2(drop(act(linear1(x)))). Shared by the plain and the
+ * slimmable layer (which read ctx.width in their parts).
+ */
+export function encoderLayerForward(parts: EncoderLayerParts, opts: { dropout: number; activation: ActivationName; normFirst: boolean },
+  x: tf.Tensor, ctx: Ctx): tf.Tensor {
+  const p = opts.dropout;
+  const ff = (h: tf.Tensor) => parts.linear2.forward(dropout(activate(parts.linear1.forward(h, ctx), opts.activation), p, ctx), ctx);
+  return tf.tidy(() => {
+    if (opts.normFirst) {
+      const h = tf.add(x, dropout(parts.selfAttn.forward(parts.norm1.forward(x, ctx), ctx), p, ctx));
+      return tf.add(h, dropout(ff(parts.norm2.forward(h, ctx)), p, ctx));
+    }
+    const h = parts.norm1.forward(tf.add(x, dropout(parts.selfAttn.forward(x, ctx), p, ctx)), ctx);
+    return parts.norm2.forward(tf.add(h, dropout(ff(h), p, ctx)), ctx);
+  });
+}
+
 /** Arguments of {@link TransformerEncoderLayer}. */
 export interface TransformerEncoderLayerArgs {
   /** Model width. */
@@ -185,21 +214,8 @@ export class TransformerEncoderLayer extends Module {
     this.norm2 = this.addModule('norm2', new LayerNorm({ normalizedShape: a.dModel, eps: a.layerNormEps }));
   }
 
-  /** The feed-forward block: linear2(dropout(act(linear1(x)))). */
-  feedForward(x: tf.Tensor, ctx: Ctx): tf.Tensor {
-    return this.linear2.forward(dropout(activate(this.linear1.forward(x, ctx), this.args.activation), this.args.dropout, ctx), ctx);
-  }
-
   forward(x: tf.Tensor, ctx: Ctx): tf.Tensor {
-    const p = this.args.dropout;
-    return tf.tidy(() => {
-      if (this.args.normFirst) {
-        const h = tf.add(x, dropout(this.selfAttn.forward(this.norm1.forward(x, ctx), ctx), p, ctx));
-        return tf.add(h, dropout(this.feedForward(this.norm2.forward(h, ctx), ctx), p, ctx));
-      }
-      const h = this.norm1.forward(tf.add(x, dropout(this.selfAttn.forward(x, ctx), p, ctx)), ctx);
-      return this.norm2.forward(tf.add(h, dropout(this.feedForward(h, ctx), p, ctx)), ctx);
-    });
+    return encoderLayerForward(this, this.args, x, ctx);
   }
 
   getConfig(): Record<string, unknown> {

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { Ctx, Module, recordTap, registerModule } from '../nn/module';
 import { xavierUniform } from '../nn/init';
 import { dropout } from '../nn/dropout';
-import { activate, ActivationName } from '../nn/activations';
+import { ActivationName } from '../nn/activations';
+import { encoderLayerForward } from '../nn/attention';
 import { slimChannels, widthOf } from './channels';
 import { buildQuietly, extractChildrenInto, Slimmable } from './extract';
 import { SlimLinear } from './slim_linear';
@@ -186,21 +187,8 @@ export class SlimTransformerEncoderLayer extends Module implements Slimmable {
     this.norm2 = this.addModule('norm2', new SlimLayerNorm({ normalizedShape: a.dModel, eps: a.layerNormEps, slim: s }));
   }
 
-  /** The feed-forward block: linear2(dropout(act(linear1(x)))). */
-  feedForward(x: tf.Tensor, ctx: Ctx): tf.Tensor {
-    return this.linear2.forward(dropout(activate(this.linear1.forward(x, ctx), this.args.activation), this.args.dropout, ctx), ctx);
-  }
-
   forward(x: tf.Tensor, ctx: Ctx): tf.Tensor {
-    const p = this.args.dropout;
-    return tf.tidy(() => {
-      if (this.args.normFirst) {
-        const h = tf.add(x, dropout(this.selfAttn.forward(this.norm1.forward(x, ctx), ctx), p, ctx));
-        return tf.add(h, dropout(this.feedForward(this.norm2.forward(h, ctx), ctx), p, ctx));
-      }
-      const h = this.norm1.forward(tf.add(x, dropout(this.selfAttn.forward(x, ctx), p, ctx)), ctx);
-      return this.norm2.forward(tf.add(h, dropout(this.feedForward(h, ctx), p, ctx)), ctx);
-    });
+    return encoderLayerForward(this, this.args, x, ctx);
   }
 
   /** The layer at `width` with the active model width, heads and feed-forward units as its full sizes. */
