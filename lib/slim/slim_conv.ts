@@ -50,6 +50,8 @@ function sliceWeight(m: SlimConvState, weight: tf.Tensor, a: number, b: number):
   const size = weight.shape.slice();
   size[r - 2] = a;
   if (!m.isDepthwise()) size[r - 1] = b;
+  // At full size the weight itself: a slice (and its gradient, a pad) would copy it for nothing.
+  if (size.every((d, i) => d === weight.shape[i])) return weight;
   return tf.slice(weight, new Array(r).fill(0), size);
 }
 
@@ -89,7 +91,7 @@ export class SlimConv1d extends Conv1d implements Slimmable {
     return tf.tidy(() => {
       const wt = tf.expandDims(sliceWeight(this, this.weight, a, b), 0) as tf.Tensor4D;
       const y = tf.squeeze(this.conv4d(tf.expandDims(x, 1) as tf.Tensor4D, wt), [1]);
-      return this.bias ? tf.add(y, tf.slice(this.bias, [0], [b])) : y;
+      return this.bias ? tf.add(y, b === this.outChannels ? this.bias : tf.slice(this.bias, [0], [b])) : y;
     });
   }
 
@@ -145,7 +147,7 @@ export class SlimConv2d extends Conv2d implements Slimmable {
     }
     return tf.tidy(() => {
       const y = this.conv4d(x as tf.Tensor4D, sliceWeight(this, this.weight, a, b) as tf.Tensor4D);
-      return this.bias ? tf.add(y, tf.slice(this.bias, [0], [b])) : y;
+      return this.bias ? tf.add(y, b === this.outChannels ? this.bias : tf.slice(this.bias, [0], [b])) : y;
     });
   }
 
