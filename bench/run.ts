@@ -18,6 +18,9 @@ const MODELS = [
 ];
 
 const quick = process.argv.includes('--quick');
+// --before: the wasm side with only the kernels training cannot do without (tfjs's own everywhere else),
+// the configuration the speed work started from; written to bench/results-before.json.
+const before = process.argv.includes('--before');
 const only = process.argv.find((a) => a.startsWith('--models='))?.slice(9).split(',');
 const root = path.resolve(__dirname, '..', '..');
 const python = process.env.SLIMSPEECH_PYTHON ?? (fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
@@ -49,11 +52,12 @@ function main(): void {
     process.stderr.write(' wasm...');
     const node = (backend: string, s: number, w: number, env: NodeJS.ProcessEnv = {}) => runJson(process.execPath,
       [path.join(__dirname, 'slimspeech_bench.js'), ...common, '--backend', backend, '--steps', String(s), '--warmup', String(w),
-        '--infer-runs', String(backend === 'cpu' ? 1 : inferRuns)], { SLIMSPEECH_QUIET: '1', ...env });
+        '--infer-runs', String(backend === 'cpu' ? 1 : inferRuns)],
+      { SLIMSPEECH_QUIET: '1', ...(before ? { SLIMSPEECH_WASM_KERNELS: 'minimal' } : {}), ...env });
     const wasm = node('wasm', steps, warmup);
     // The pure-JS backend is two to three orders of magnitude slower: one timed step as a reference, on the
     // KWS models only (a CNN step alone takes minutes there), and in --quick on the transformer only.
-    const cpuSteps = m.model === 'kws-transformer' || (!quick && m.model === 'kws-cnn') ? 1 : 0;
+    const cpuSteps = before ? 0 : m.model === 'kws-transformer' || (!quick && m.model === 'kws-cnn') ? 1 : 0;
     process.stderr.write(cpuSteps ? ' cpu...\n' : '\n');
     const cpu = cpuSteps ? node('cpu', 1, 0) : undefined;
     if (torch.params !== wasm.params) {
@@ -75,9 +79,9 @@ function main(): void {
   const lines = table.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  '));
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
   console.log(lines.join('\n'));
-  console.log(`PyTorch ${'1 thread'}; slimspeech on wasm (SIMD, 1 thread); medians of ${steps} steps after ${warmup} warm-up; ` +
+  console.log(`PyTorch 1 thread; slimspeech on wasm (SIMD, 1 thread${before ? ', tfjs\'s own kernels: --before' : ''}); medians of ${steps} steps after ${warmup} warm-up; ` +
     `Adam; ${((Date.now() - t0) / 1000).toFixed(0)} s in all`);
-  const out = path.join(root, 'bench', 'results.json');
+  const out = path.join(root, 'bench', before ? 'results-before.json' : 'results.json');
   fs.writeFileSync(out, JSON.stringify(rows, null, 1) + '\n');
   console.log(`wrote ${path.relative(root, out)}`);
 }
