@@ -34,7 +34,8 @@ static inline int min_i(int a, int b) { return a < b ? a : b; }
 //   B'(k, j) = transB ? B[j * ldb + k] : B[k * ldb + j]
 // A 4x8 register micro-kernel reads A in place (any layout: a row pointer and a k stride per row) and B
 // from 8-column rows: in place when B is not transposed and few row blocks reuse it, else from panels
-// packed once per K block. Small batched products (attention) thus pay no packing. `scratch` must hold
+// packed once per K block. Small batched products (attention) thus pay no packing; tall ones take their
+// rows in blocks of MC that stay in cache while they sweep all panels. `scratch` must hold
 // KC * roundUp(N, 8) floats.
 // ---------------------------------------------------------------------------------------------
 
@@ -137,6 +138,8 @@ static void micro_4x8(int kc, const float* a0, const float* a1, const float* a2,
   }
 }
 
+#define MC 96
+
 static void gemm(int M, int N, int K, const float* A, int lda, int transA, const float* B, int ldb,
                  int transB, float* C, int ldc, int accumulate, float* scratch) {
   if (K == 0) {
@@ -154,27 +157,30 @@ static void gemm(int M, int N, int K, const float* A, int lda, int transA, const
   for (int k0 = 0; k0 < K; k0 += KC) {
     const int kc = min_i(KC, K - k0);
     const int acc = accumulate || k0 > 0;
+    // Every panel of this K block is packed once (or, direct, only the ragged last one), then row blocks
+    // of MC rows (in cache) sweep all panels.
     for (int p = 0; p < nPanels; p++) {
       const int j0 = p * NR;
       const int nr = min_i(NR, N - j0);
-      const float* bp;
-      size_t kb;
-      if (direct && nr == NR) {
-        bp = B + (size_t)k0 * ldb + j0;
-        kb = (size_t)ldb;
-      } else {
-        pack_b(B, ldb, transB, k0, kc, j0, nr, scratch);
-        bp = scratch;
-        kb = NR;
-      }
-      for (int i0 = 0; i0 < M; i0 += MR) {
-        const int mr = min_i(MR, M - i0);
-        const float* a0 = A + (size_t)i0 * rs + (size_t)k0 * ka;
-        // Rows past M repeat row i0 (valid memory); their results are not stored.
-        const float* a1 = mr > 1 ? a0 + rs : a0;
-        const float* a2 = mr > 2 ? a0 + 2 * rs : a0;
-        const float* a3 = mr > 3 ? a0 + 3 * rs : a0;
-        micro_4x8(kc, a0, a1, a2, a3, ka, bp, kb, C + (size_t)i0 * ldc + j0, ldc, mr, nr, acc);
+      if (!direct || nr < NR) pack_b(B, ldb, transB, k0, kc, j0, nr, scratch + (size_t)p * kc * NR);
+    }
+    for (int ib = 0; ib < M; ib += MC) {
+      const int ie = min_i(M, ib + MC);
+      for (int p = 0; p < nPanels; p++) {
+        const int j0 = p * NR;
+        const int nr = min_i(NR, N - j0);
+        const int inPlace = direct && nr == NR;
+        const float* bp = inPlace ? B + (size_t)k0 * ldb + j0 : scratch + (size_t)p * kc * NR;
+        const size_t kb = inPlace ? (size_t)ldb : NR;
+        for (int i0 = ib; i0 < ie; i0 += MR) {
+          const int mr = min_i(MR, ie - i0);
+          const float* a0 = A + (size_t)i0 * rs + (size_t)k0 * ka;
+          // Rows past the block repeat row i0 (valid memory); their results are not stored.
+          const float* a1 = mr > 1 ? a0 + rs : a0;
+          const float* a2 = mr > 2 ? a0 + 2 * rs : a0;
+          const float* a3 = mr > 3 ? a0 + 3 * rs : a0;
+          micro_4x8(kc, a0, a1, a2, a3, ka, bp, kb, C + (size_t)i0 * ldc + j0, ldc, mr, nr, acc);
+        }
       }
     }
   }
@@ -193,7 +199,7 @@ void batch_matmul(int batch, int M, int N, int K, const float* A, int strideA, i
 }
 
 EXPORT(gemm_scratch_floats)
-int gemm_scratch_floats(int N) { (void)N; return KC * NR; }
+int gemm_scratch_floats(int N) { return KC * ((N + NR - 1) / NR) * NR; }
 
 // ---------------------------------------------------------------------------------------------
 // im2col / col2im for NHWC convolutions with stride, dilation and explicit padding.
