@@ -64,24 +64,30 @@ abstract class ConvTransposeNd extends Module {
     if (args.bias ?? true) this.bias = this.addParameter('bias', fanInUniform(this.outChannels, fanIn), [this.outChannels]);
   }
 
-  /** NHWC transposed convolution with torch's cropping and output padding. */
+  /**
+   * NHWC transposed convolution with torch's cropping and output padding. The full output cropped by p at
+   * the start and p - outputPadding at the end is the adjoint of a convolution with explicit padding
+   * (p, p - outputPadding), which tfjs computes directly; only when outputPadding exceeds padding (positions
+   * no input reaches) is the full output padded instead.
+   */
   protected convT(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
     const [B, H, W] = x.shape;
     const [kh, kw] = this.kernel;
     const [sh, sw] = this.strides;
+    const [ph, pw] = this.pads;
+    const [oh, ow] = this.outputPads;
+    const outH = (H - 1) * sh - 2 * ph + kh + oh;
+    const outW = (W - 1) * sw - 2 * pw + kw + ow;
+    if (oh <= ph && ow <= pw) {
+      return tf.conv2dTranspose(x, w, [B, outH, outW, this.outChannels], this.strides,
+        [[0, 0], [ph, ph - oh], [pw, pw - ow], [0, 0]] as unknown as 'valid');
+    }
     const fullH = (H - 1) * sh + kh, fullW = (W - 1) * sw + kw;
-    const outH = fullH - 2 * this.pads[0] + this.outputPads[0];
-    const outW = fullW - 2 * this.pads[1] + this.outputPads[1];
     let y = tf.conv2dTranspose(x, w, [B, fullH, fullW, this.outChannels], this.strides, 'valid');
-    const takeH = Math.min(outH, fullH - this.pads[0]), takeW = Math.min(outW, fullW - this.pads[1]);
-    if (this.pads[0] || this.pads[1] || takeH < fullH || takeW < fullW) {
-      y = tf.slice(y, [0, this.pads[0], this.pads[1], 0], [B, takeH, takeW, this.outChannels]);
-    }
-    if (takeH < outH || takeW < outW) {
-      // torch's output_padding beyond the crop adds positions that no input reaches (bias only).
-      y = tf.pad(y, [[0, 0], [0, outH - takeH], [0, outW - takeW], [0, 0]]);
-    }
-    return y;
+    const takeH = Math.min(outH, fullH - ph), takeW = Math.min(outW, fullW - pw);
+    y = tf.slice(y, [0, ph, pw, 0], [B, takeH, takeW, this.outChannels]);
+    // torch's output_padding beyond the crop adds positions that no input reaches (bias only).
+    return tf.pad(y, [[0, 0], [0, outH - takeH], [0, outW - takeW], [0, 0]]);
   }
 
   override macs(inShape: number[], _outShape?: number[], _ctx?: Ctx): number {

@@ -129,6 +129,7 @@ def convT_case(name, dims, cin, cout, k, stride=1, padding=0, output_padding=0, 
 cases.append(convT_case('ConvTranspose1d k4 stride 2 pad 1', 1, 4, 3, 4, stride=2, padding=1, size=(9,)))
 cases.append(convT_case('ConvTranspose2d stride 2 pad 1 outpad 1', 2, 3, 2, [3, 3], stride=[2, 2], padding=[1, 1],
                         output_padding=[1, 1]))
+cases.append(convT_case('ConvTranspose1d output padding beyond padding', 1, 3, 2, 3, stride=2, padding=0, output_padding=1, size=(6,)))
 cases.append(convT_case('ConvTranspose2d (2,3) stride (1,2) pad (0,1)', 2, 3, 4, [2, 3], stride=[1, 2],
                         padding=[0, 1]))
 
