@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { Ctx, registerModule } from '../nn/module';
+import { Ctx, Module, registerModule } from '../nn/module';
 import { Conv1d, Conv2d, ConvArgs } from '../nn/conv';
 import { slimChannels, widthOf } from './channels';
 import { assignFrom, buildQuietly, Slimmable } from './extract';
@@ -55,6 +55,24 @@ function sliceWeight(m: SlimConvState, weight: tf.Tensor, a: number, b: number):
   return tf.slice(weight, new Array(r).fill(0), size);
 }
 
+/** Multiply-accumulates at the active sizes: output elements times taps times input channels per group. */
+function slimConvMacs(m: SlimConvState & { kernel: [number, number] }, inShape: number[], outShape: number[]): number {
+  const cin = m.isDepthwise() ? 1 : inShape[inShape.length - 1];
+  return outShape.reduce((p, d) => p * d, 1) * m.kernel[0] * m.kernel[1] * cin;
+}
+
+type SlimConvLayer = SlimConvState & Module & { weight: tf.Variable; bias?: tf.Variable; active(width: number): [number, number];
+  getConfig(): Record<string, unknown> };
+
+/** A new layer (built by `make`) of the active sizes at `width`, with copies of the active weights. */
+function extractSlimConv<T extends SlimConvLayer>(m: SlimConvLayer, width: number, make: (args: SlimConvArgs) => T): T {
+  const [a, b] = m.active(width);
+  const out = buildQuietly(() => make({ ...m.getConfig(), inChannels: a, outChannels: b, groups: m.isDepthwise() ? a : 1 } as SlimConvArgs));
+  assignFrom(out.weight, () => sliceWeight(m, m.weight, a, b));
+  if (m.bias) assignFrom(out.bias!, () => tf.slice(m.bias!, [0], [b]));
+  return out;
+}
+
 function describe(name: string, m: SlimConvState): string {
   return `${name}${m.path ? ` '${m.path}'` : ''}`;
 }
@@ -96,18 +114,12 @@ export class SlimConv1d extends Conv1d implements Slimmable {
   }
 
   override macs(inShape: number[], outShape: number[]): number {
-    const cin = this.isDepthwise() ? 1 : inShape[inShape.length - 1];
-    return outShape.reduce((p, d) => p * d, 1) * this.kernel[0] * this.kernel[1] * cin;
+    return slimConvMacs(this, inShape, outShape);
   }
 
   /** The layer at `width` as a SlimConv1d of the active sizes with copies of the active weights. */
   extract(width: number): SlimConv1d {
-    const [a, b] = this.active(width);
-    const m = buildQuietly(() => new SlimConv1d({ ...this.getConfig(), inChannels: a, outChannels: b,
-      groups: this.isDepthwise() ? a : 1 } as SlimConvArgs));
-    assignFrom(m.weight, () => sliceWeight(this, this.weight, a, b));
-    if (this.bias) assignFrom(m.bias!, () => tf.slice(this.bias!, [0], [b]));
-    return m;
+    return extractSlimConv(this, width, (args) => new SlimConv1d(args));
   }
 
   override getConfig(): Record<string, unknown> {
@@ -152,18 +164,12 @@ export class SlimConv2d extends Conv2d implements Slimmable {
   }
 
   override macs(inShape: number[], outShape: number[]): number {
-    const cin = this.isDepthwise() ? 1 : inShape[inShape.length - 1];
-    return outShape.reduce((p, d) => p * d, 1) * this.kernel[0] * this.kernel[1] * cin;
+    return slimConvMacs(this, inShape, outShape);
   }
 
   /** The layer at `width` as a SlimConv2d of the active sizes with copies of the active weights. */
   extract(width: number): SlimConv2d {
-    const [a, b] = this.active(width);
-    const m = buildQuietly(() => new SlimConv2d({ ...this.getConfig(), inChannels: a, outChannels: b,
-      groups: this.isDepthwise() ? a : 1 } as SlimConvArgs));
-    assignFrom(m.weight, () => sliceWeight(this, this.weight, a, b));
-    if (this.bias) assignFrom(m.bias!, () => tf.slice(this.bias!, [0], [b]));
-    return m;
+    return extractSlimConv(this, width, (args) => new SlimConv2d(args));
   }
 
   override getConfig(): Record<string, unknown> {
