@@ -54,7 +54,7 @@ export interface KernelExports {
   split_last(x: number, R: number, ptrs: number, widths: number, n: number): void;
   lstm_forward(xw: number, whh: number, hs: number, gates: number, cs: number, B: number, T: number, H: number, pre: number,
     gemmScratch: number): void;
-  lstm_backward(dhs: number, gates: number, cs: number, hs: number, whh: number, dxw: number, dwhh: number, B: number, T: number,
+  lstm_backward(dhs: number, dcs: number, gates: number, cs: number, hs: number, whh: number, dxw: number, dwhh: number, B: number, T: number,
     H: number, work: number, gemmScratch: number): void;
 }
 

@@ -400,16 +400,17 @@ function lstm({ inputs, backend }: KernelArgs): tf.TensorInfo[] {
   return [hs, gates, cs];
 }
 
-/** dhs, gates, cs, hs, whh -> dxw [B, T, 4H], dwhh [H, 4H]. */
+/** dhs, dcs (optional), gates, cs, hs, whh -> dxw [B, T, 4H], dwhh [H, 4H]. */
 function lstmGrad({ inputs, backend }: KernelArgs): tf.TensorInfo[] {
   const be = backend as WasmBackend, km = kernelModule(be);
-  const { dhs, gates, cs, hs, whh } = inputs;
+  const { dhs, dcs, gates, cs, hs, whh } = inputs;
   const [B, T, H] = hs.shape;
   const G = 4 * H;
   const dxw = be.makeOutput([B, T, G], 'float32'), dwhh = be.makeOutput([H, G], 'float32');
   const work = km.scratchFloats(1, 2 * B * H);
   const gs = km.scratchFloats(0, km.k.gemm_scratch_floats(Math.max(G, H)));
-  km.k.lstm_backward(km.ptr(dhs), km.ptr(gates), km.ptr(cs), km.ptr(hs), km.ptr(whh), km.ptr(dxw), km.ptr(dwhh), B, T, H, work, gs);
+  km.k.lstm_backward(km.ptr(dhs), dcs ? km.ptr(dcs) : 0, km.ptr(gates), km.ptr(cs), km.ptr(hs), km.ptr(whh), km.ptr(dxw), km.ptr(dwhh),
+    B, T, H, work, gs);
   return [dxw, dwhh];
 }
 

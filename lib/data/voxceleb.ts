@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { BaseDataset } from './dataset';
-import { listDir, loadAudio, readLines, readTable, requireDir, requireFile } from './files';
+import { listDir, loadAudio, readLines, readTable, requireDir, requireFile, within } from './files';
 
 /** Which speakers a {@link VoxCeleb1} dataset holds. */
 export type VoxCelebSplit = 'dev' | 'test' | 'all';
@@ -163,7 +163,7 @@ export class VoxCeleb1 extends BaseDataset<SpeakerItem> {
 
   /** Loads an utterance by its relative path (e.g. a trial's enrol or test file). */
   async load(rel: string): Promise<Omit<SpeakerItem, 'speakerIndex'>> {
-    const { samples } = await loadAudio(path.join(this.root, 'wav', rel), { sampleRate: this.sampleRate, expectedRate: this.fileRate });
+    const { samples } = await loadAudio(within(path.join(this.root, 'wav'), rel, 'VoxCeleb1'), { sampleRate: this.sampleRate, expectedRate: this.fileRate });
     return { audio: samples, sampleRate: this.sampleRate, speaker: rel.split('/')[0], path: rel };
   }
 }

@@ -46,9 +46,17 @@ export function applyOverrides<C extends object>(config: C, sets: string[]): C {
     try { value = JSON.parse(raw); } catch { value = raw; }
     let node = out;
     keys.forEach((k, i) => {
-      if (!(k in node)) throw new Error(`--set ${s}: unknown key '${keys.slice(0, i + 1).join('.')}'; known: ${Object.keys(node).join(', ')}`);
-      if (i === keys.length - 1) node[k] = value;
-      else node = node[k] as Record<string, unknown>;
+      const at = keys.slice(0, i + 1).join('.');
+      if (!Object.prototype.hasOwnProperty.call(node, k)) throw new Error(`--set ${s}: unknown key '${at}'; known: ${Object.keys(node).join(', ')}`);
+      if (i === keys.length - 1) {
+        node[k] = value;
+      } else {
+        const next = node[k];
+        if (next === null || typeof next !== 'object' || Array.isArray(next)) {
+          throw new Error(`--set ${s}: '${at}' is ${next === null ? 'null' : Array.isArray(next) ? 'a list' : typeof next}, not a group of settings; set it whole (--set ${at}=<JSON>)`);
+        }
+        node = next as Record<string, unknown>;
+      }
     });
   }
   return out as C;

@@ -55,7 +55,9 @@ export async function latency(
     walk(out);
     await Promise.all(tensors.map((t) => t.data()));
     const dt = performance.now() - t0;
-    tf.dispose(tensors);
+    // A module may return its input unchanged (identity, eval-mode dropout): that tensor is the caller's.
+    const input = typeof target === 'function' ? undefined : target.input;
+    tf.dispose(tensors.filter((t) => t !== input));
     return dt;
   };
   for (let i = 0; i < warmup; i++) await once();

@@ -92,6 +92,8 @@ export class ConvTasNet extends Module {
       bottleneck: args.bottleneck ?? 64, hidden: args.hidden ?? 128, skip: args.skip ?? 64, convKernel: args.convKernel ?? 3,
       blocks: args.blocks ?? 4, repeats: args.repeats ?? 2 };
     const a = this.args;
+    if (a.convKernel % 2 !== 1) throw new Error(`ConvTasNet: convKernel must be odd (same-length dilated convolutions), got ${a.convKernel}`);
+    if (a.kernelSize % 2 !== 0) throw new Error(`ConvTasNet: kernelSize must be even (stride kernelSize / 2), got ${a.kernelSize}`);
     const stride = a.kernelSize / 2;
     this.encoder = this.addModule('encoder', new Conv1d({ inChannels: 1, outChannels: a.encoderDim, kernelSize: a.kernelSize, stride, bias: false }));
     this.inNorm = this.addModule('inNorm', new GlobalLayerNorm({ numChannels: a.encoderDim }));

@@ -10,7 +10,8 @@ type Explicit = [[number, number], [number, number], [number, number], [number, 
 /** tfjs padding argument for NHWC data from a ConvPadding ([ph, pw] symmetric amounts). */
 function tfPad(p: ConvPadding, is1d: boolean): 'same' | 'valid' | Explicit {
   if (p === 'same' || p === 'valid') return p;
-  const [ph, pw] = typeof p === 'number' ? (is1d ? [0, p] : [p, p]) : p;
+  // 1-D layers pad only time (the last of [ph, pw], as ConvTranspose1d reads it).
+  const [ph, pw] = typeof p === 'number' ? (is1d ? [0, p] : [p, p]) : (is1d ? [0, p[1]] : p);
   if (ph === 0 && pw === 0) return 'valid';
   return [[0, 0], [ph, ph], [pw, pw], [0, 0]];
 }

@@ -116,21 +116,33 @@ export function prelu(x: tf.Tensor, alpha: tf.Tensor1D): tf.Tensor {
  * backpropagation through time (dxw and dW_hh) in one call each; callers use the unrolled tf ops elsewhere.
  */
 export function lstmSequence(xw: tf.Tensor3D, whh: tf.Tensor2D): { hs: tf.Tensor3D; cs: tf.Tensor3D } {
-  let cells: tf.Tensor3D | undefined;
-  const f = tf.customGrad(((x: tf.Tensor3D, w: tf.Tensor2D, save: tf.GradSaveFunc) => {
-    const [hs, gates, cs] = run(FUSED.lstm, { xw: x, whh: w });
-    cells = tf.keep(cs.clone()) as tf.Tensor3D;
-    save([gates, cs, hs, w]);
-    return {
-      value: hs,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [g, c, h, wh] = saved;
-        return run(FUSED.lstmGrad, { dhs: dy, gates: g, cs: c, hs: h, whh: wh });
-      },
-    };
-  }) as unknown as CustomGradientFunc);
-  const hs = f(xw, whh) as tf.Tensor3D;
-  return { hs, cs: cells! };
+  registerLstmGradient();
+  const [hs, gates, cs] = run(FUSED.lstm, { xw, whh }) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
+  gates.dispose();
+  return { hs, cs };
+}
+
+let lstmGradientRegistered = false;
+
+/**
+ * The fused LSTM kernel has three outputs (outputs, gates, cell states), which tf.customGrad cannot express,
+ * so its gradient is registered by kernel name: both the outputs and the cell states are differentiable.
+ * The engine calls the gradient function once per node, so both input gradients come from one BPTT call.
+ */
+function registerLstmGradient(): void {
+  if (lstmGradientRegistered) return;
+  lstmGradientRegistered = true;
+  tf.registerGradient({
+    kernelName: FUSED.lstm, inputsToSave: ['whh'], outputsToSave: [true, true, true],
+    gradFunc: ((dys: (tf.Tensor | null)[], saved: tf.Tensor[]) => {
+      const [whh, hs, gates, cs] = saved;
+      const [dhs, , dcs] = dys;
+      const inputs: tf.NamedTensorMap = { dhs: dhs ?? tf.zerosLike(hs), gates, cs, hs, whh };
+      if (dcs) inputs.dcs = dcs;
+      const [dxw, dwhh] = run(FUSED.lstmGrad, inputs);
+      return { xw: () => dxw, whh: () => dwhh };
+    }) as unknown as tf.GradFunc,
+  });
 }
 
 /** True when the current backend has the fused LSTM kernels. */

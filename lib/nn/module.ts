@@ -259,7 +259,7 @@ export abstract class Module {
       if (t.shape.length !== v.shape.length || t.shape.some((d, i) => d !== v.shape[i])) {
         throw new Error(`loadStateDict: '${k}' has shape [${t.shape}], the module expects [${v.shape}]`);
       }
-      v.assign(t.dtype === v.dtype ? t : tf.cast(t, v.dtype));
+      tf.tidy(() => v.assign(t.dtype === v.dtype ? t : tf.cast(t, v.dtype)));
     }
   }
 

@@ -68,7 +68,6 @@ export class RecurrentLayer extends Module {
         const { hs, cs } = lstmSequence(xw as tf.Tensor3D, this.weightHh as tf.Tensor2D);
         const h = tf.reshape(tf.slice(hs, [0, T - 1, 0], [B, 1, H]), [B, H]) as tf.Tensor2D;
         const c = tf.reshape(tf.slice(cs, [0, T - 1, 0], [B, 1, H]), [B, H]) as tf.Tensor2D;
-        cs.dispose();
         return { output: this.reverse ? tf.reverse(hs, 1) : hs, h, c };
       }
       // Time-major before unstacking: slices along the leading axis are contiguous.
@@ -103,7 +102,7 @@ export class RecurrentLayer extends Module {
   }
 
   forward(x: tf.Tensor, _ctx: Ctx): tf.Tensor {
-    return this.run(x as tf.Tensor3D).output;
+    return tf.tidy(() => this.run(x as tf.Tensor3D).output);
   }
 
   override macs(inShape: number[], _outShape?: number[], _ctx?: Ctx): number {

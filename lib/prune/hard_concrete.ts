@@ -2,6 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { Ctx, Module, parameterRng, registerModule } from '../nn/module';
 import { Rng } from '../util/rng';
 
+/** Noise for calls without ctx.rng: one generator for the process, so successive samples differ. */
+const fallback = new Rng(0x9a7e);
+
 /** Arguments of {@link HardConcrete}. */
 export interface HardConcreteArgs {
   /** Number of gates (heads, FFN units, channels...). */
@@ -81,7 +84,7 @@ export class HardConcrete extends Module {
   /** The gate values for this call: a sample in training (from ctx.rng), the deterministic mask otherwise. */
   mask(ctx: Ctx): tf.Tensor1D {
     if (ctx.sampleGates ?? ctx.training) {
-      const rng = ctx.rng ?? new Rng(0);
+      const rng = ctx.rng ?? fallback;
       const { n, eps } = this.args;
       const u = tf.tensor1d(Float32Array.from({ length: n }, () => eps + (1 - 2 * eps) * rng.next()));
       const s = this.sampleWith(u);

@@ -226,6 +226,13 @@ export async function fit<B>(opts: FitOptions<B>): Promise<History> {
 
     let broke = false;
     for await (const batch of iterate(opts.batches(epoch, new Rng(`${seed}/epoch/${epoch}`)))) {
+      if (stopped) {
+        // Stopped on the previous batch and the epoch has more: it was cut short. (Had the iterator ended
+        // instead, the epoch would have finished normally.)
+        if (opts.disposeBatches ?? true) tf.dispose(batch as unknown as tf.TensorContainer);
+        broke = true;
+        break;
+      }
       if (batchIndex < skipBatches) {
         batchIndex += 1;
         if (opts.disposeBatches ?? true) tf.dispose(batch as unknown as tf.TensorContainer);
@@ -241,10 +248,13 @@ export async function fit<B>(opts: FitOptions<B>): Promise<History> {
         return o.loss;
       }, vars);
       if (opts.disposeBatches ?? true) tf.dispose(batch as unknown as tf.TensorContainer);
-      const lossV = (await value.data())[0];
-      const termV: Record<string, number> = {};
-      for (const [k, t] of Object.entries(kept)) termV[k] = (await t.data())[0];
-      tf.dispose([value, ...Object.values(kept)]);
+      // Loss and terms come back in one read (one synchronisation per step on asynchronous backends).
+      const names = Object.keys(kept);
+      const packed = tf.stack([value, ...names.map((k) => kept[k])]);
+      const values = await packed.data();
+      const lossV = values[0];
+      const termV: Record<string, number> = Object.fromEntries(names.map((k, i) => [k, values[i + 1]]));
+      tf.dispose([packed, value, ...Object.values(kept)]);
       if (!Number.isFinite(lossV) || Object.values(termV).some((v) => !Number.isFinite(v))) {
         tf.dispose(Object.values(grads));
         if (acc) tf.dispose([...acc.values()]);
@@ -270,10 +280,6 @@ export async function fit<B>(opts: FitOptions<B>): Promise<History> {
       micro += 1;
       batchIndex += 1;
       if (micro === accumulate) await applyStep();
-      if (stopped) {
-        broke = true;
-        break;
-      }
     }
     if (!broke && micro > 0) await applyStep();
     skipBatches = 0;

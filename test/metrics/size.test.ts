@@ -48,3 +48,11 @@ test('latency returns the median of timed runs and leaks nothing', async () => {
   x.dispose();
   m.dispose();
 });
+
+test('latency leaves the caller\'s input alone when a module returns it unchanged', async () => {
+  const { Dropout } = await import('../../lib/nn');
+  const x = tf.ones([2, 3]);
+  await latency({ module: new Dropout({ p: 0.5 }), input: x }, { warmup: 1, runs: 2 });
+  assert.equal(x.isDisposed, false);
+  x.dispose();
+});

@@ -4,14 +4,14 @@ import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { setupBackend, fixture, fromFixture, assertClose, FixtureTensor } from '../helpers';
-import { buildModule, Ctx, MultiHeadAttention } from '../../lib/nn';
+import { buildModule, Ctx, LSTM, MultiHeadAttention } from '../../lib/nn';
 import { countParams } from '../../lib/metrics/size';
 
 interface Case {
   name: string; type: string; config: Record<string, unknown>; train: boolean;
   state: Record<string, FixtureTensor>; x: FixtureTensor; y: FixtureTensor; r: FixtureTensor; dx: FixtureTensor;
   dparams: Record<string, FixtureTensor>; buffersAfter?: Record<string, FixtureTensor>; yEval?: FixtureTensor;
-  keyPaddingMask?: FixtureTensor; numParams: number;
+  keyPaddingMask?: FixtureTensor; numParams: number; finalState?: boolean;
 }
 const { cases } = fixture<{ cases: Case[] }>('nn_layers');
 
@@ -29,9 +29,15 @@ for (const c of cases) {
     const x = fromFixture(c.x);
     const r = fromFixture(c.r);
     const mask = c.keyPaddingMask ? fromFixture(c.keyPaddingMask) : undefined;
-    const run = (inp: tf.Tensor) => (mask
-      ? (m as MultiHeadAttention).attend(inp, inp, inp, ctx, { keyPaddingMask: mask }).output
-      : m.forward(inp, ctx));
+    const run = (inp: tf.Tensor) => {
+      if (mask) return (m as MultiHeadAttention).attend(inp, inp, inp, ctx, { keyPaddingMask: mask }).output;
+      if (c.finalState) {
+        // The final hidden and cell states, both differentiable (the fused wasm kernel returns them too).
+        const { h, c: cell } = (m as LSTM).cells[0][0].run(inp as tf.Tensor3D);
+        return tf.concat([h, cell!], -1);
+      }
+      return m.forward(inp, ctx);
+    };
     const params = m.namedParameters();
     const before = tf.memory().numTensors;
     const { value, grads } = params.length

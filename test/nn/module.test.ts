@@ -193,3 +193,21 @@ test('constructing and disposing layers leaks nothing', async () => {
     () => new L({ inputSize: 3, hiddenSize: 4, bidirectional: true })]) make().dispose();
   assert.equal(tf.memory().numTensors, before);
 });
+
+test('loadStateDict of int32 values and RecurrentLayer.forward leak nothing', async () => {
+  const { RecurrentLayer } = await import('../../lib/nn');
+  const m = new Linear({ inFeatures: 2, outFeatures: 2 });
+  const w = tf.tensor2d([[1, 2], [3, 4]], [2, 2], 'int32'), b = tf.tensor1d([1, 1], 'int32');
+  const before = tf.memory().numTensors;
+  m.loadStateDict({ weight: w, bias: b });
+  assert.equal(tf.memory().numTensors, before);
+  assertClose(m.weight, [1, 2, 3, 4]);
+  const r = new RecurrentLayer({ kind: 'lstm', inputSize: 2, hiddenSize: 3 });
+  const x = tf.ones([1, 4, 2]);
+  const n0 = tf.memory().numTensors;
+  r.forward(x, { training: false }).dispose();
+  assert.equal(tf.memory().numTensors, n0);
+  tf.dispose([w, b, x]);
+  m.dispose();
+  r.dispose();
+});

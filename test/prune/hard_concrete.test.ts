@@ -45,3 +45,11 @@ test('HardConcrete initialisation, sampling from ctx.rng, forward and errors', a
   x.dispose();
   g.dispose();
 });
+
+test('without ctx.rng, successive training samples differ', () => {
+  const g = new HardConcrete({ n: 16, initMean: 0.5 });
+  const a = g.mask({ training: true }), b = g.mask({ training: true });
+  assert.notDeepEqual(Array.from(a.dataSync()), Array.from(b.dataSync()));
+  tf.dispose([a, b]);
+  g.dispose();
+});

@@ -200,6 +200,13 @@ for kind, cls in [('LSTM', nn.LSTM), ('GRU', nn.GRU)]:
                       lambda m, x: m(x)[0], rnn_params(m, 2, True)))
 
 
+m = nn.LSTM(5, 4, batch_first=True)
+c = case('LSTM final state (h_n, c_n)', 'LSTM', {'inputSize': 5, 'hiddenSize': 4}, m, [3, 6, 5],
+         lambda m, x: torch.cat([m(x)[1][0][-1], m(x)[1][1][-1]], -1), rnn_params(m, 1, False))
+c['finalState'] = True
+cases.append(c)
+
+
 def mha_params(m, prefix=''):
     E = m.embed_dim
     W, b = m.in_proj_weight, m.in_proj_bias

@@ -195,3 +195,15 @@ test('History round-trips through JSON', () => {
   h.epochs.push({ epoch: 1, loss: 2, seconds: 1 });
   assert.deepEqual(History.fromJSON(JSON.parse(JSON.stringify(h))).toJSON(), h.toJSON());
 });
+
+test('stopping on the last batch of an epoch still completes that epoch (validation, onEpoch)', async () => {
+  const m = model(9);
+  let validated = 0, epochs = 0;
+  const h = await fit(base(m, { epochs: 3, maxSteps: 8, validate: () => { validated++; return { acc: 1 }; },
+    onEpoch: () => { epochs++; } }));
+  assert.equal(h.steps.length, 8);
+  assert.equal(h.epochs.length, 1);
+  assert.equal(validated, 1);
+  assert.equal(epochs, 1);
+  m.dispose();
+});

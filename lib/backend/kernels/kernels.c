@@ -783,11 +783,12 @@ void lstm_forward(const float* xw, const float* whh, float* hs, float* gates, fl
   }
 }
 
-// Backpropagation through time. dhs [B, T, H] is the gradient of the outputs; writes dxw (the gradient of
-// the pre-activations, which is also the gradient of xw) and dwhh. work holds 2 * B * H floats.
+// Backpropagation through time. dhs [B, T, H] is the gradient of the outputs and dcs [B, T, H] (or 0) that
+// of the cell states; writes dxw (the gradient of the pre-activations, which is also the gradient of xw)
+// and dwhh. work holds 2 * B * H floats.
 EXPORT(lstm_backward)
-void lstm_backward(const float* dhs, const float* gates, const float* cs, const float* hs, const float* whh,
-                   float* dxw, float* dwhh, int B, int T, int H, float* work, float* gemm_scratch) {
+void lstm_backward(const float* dhs, const float* dcs, const float* gates, const float* cs, const float* hs,
+                   const float* whh, float* dxw, float* dwhh, int B, int T, int H, float* work, float* gemm_scratch) {
   const int G = 4 * H;
   float* dh_next = work;
   float* dc_next = work + (size_t)B * H;
@@ -806,7 +807,7 @@ void lstm_backward(const float* dhs, const float* gates, const float* cs, const 
         const float i = gt[j], f = gt[H + j], g = gt[2 * H + j], o = gt[3 * H + j];
         const float tc = tanh_f(c[j]);
         const float dh = dhv[j] + dhn[j];
-        const float dc = dh * o * (1.f - tc * tc) + dcn[j];
+        const float dc = dh * o * (1.f - tc * tc) + dcn[j] + (dcs ? dcs[bt * H + j] : 0.f);
         d[j] = dc * g * i * (1.f - i);
         d[H + j] = cprev ? dc * cprev[j] * f * (1.f - f) : 0.f;
         d[2 * H + j] = dc * i * (1.f - g * g);

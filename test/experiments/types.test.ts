@@ -1,0 +1,29 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { applyOverrides, presetFromEnv } from '../../lib/experiments/types';
+
+test('applyOverrides sets nested keys, parses JSON values, and refuses unknown, inherited or non-object paths', () => {
+  const base = { epochs: 3, opt: { lr: 0.1, name: 'adam' }, aug: null as null | { p: number }, widths: [1] };
+  const c = applyOverrides(base, ['epochs=5', 'opt.lr=0.01', 'opt.name=sgd', 'widths=[0.5,1]']);
+  assert.deepEqual(c, { epochs: 5, opt: { lr: 0.01, name: 'sgd' }, aug: null, widths: [0.5, 1] });
+  assert.equal(base.epochs, 3, 'the preset itself is not changed');
+  assert.throws(() => applyOverrides(base, ['epoch=5']), /unknown key 'epoch'; known: epochs, opt, aug, widths/);
+  assert.throws(() => applyOverrides(base, ['__proto__.polluted=1']), /unknown key '__proto__'/);
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  assert.throws(() => applyOverrides(base, ['aug.p=1']), /'aug' is null, not a group of settings; set it whole/);
+  assert.throws(() => applyOverrides(base, ['epochs']), /expects key=value/);
+});
+
+test('presetFromEnv reads SLIMSPEECH_PRESET', () => {
+  const prev = process.env.SLIMSPEECH_PRESET;
+  try {
+    delete process.env.SLIMSPEECH_PRESET;
+    assert.equal(presetFromEnv(), 'default');
+    process.env.SLIMSPEECH_PRESET = 'quick';
+    assert.equal(presetFromEnv(), 'quick');
+    process.env.SLIMSPEECH_PRESET = 'huge';
+    assert.throws(() => presetFromEnv(), /quick, default or paper/);
+  } finally {
+    if (prev === undefined) delete process.env.SLIMSPEECH_PRESET; else process.env.SLIMSPEECH_PRESET = prev;
+  }
+});
