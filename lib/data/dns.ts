@@ -29,8 +29,8 @@ export interface EnhancementItem {
   snrDb?: number;
 }
 
-/** Options of {@link mixAtSnr}. */
-export interface MixAtSnrOptions {
+/** Options of {@link dnsMix}. */
+export interface DnsMixOptions {
   /** First noise sample used; the noise is repeated from its start if it runs out. Default: 0. */
   offset?: number;
   /** Ratio of clean to noise power after scaling, in dB. Required. */
@@ -53,11 +53,11 @@ function rms(x: Float32Array): number {
  * `clipLimit`, noisy, c and g n are all multiplied by clipLimit / max|noisy|. Computed in float64.
  * @returns noisy, clean (scaled target) and noise (scaled), each the clean signal's length.
  */
-export function mixAtSnr(clean: Float32Array, noise: Float32Array, opts: MixAtSnrOptions): { noisy: Float32Array; clean: Float32Array; noise: Float32Array } {
+export function dnsMix(clean: Float32Array, noise: Float32Array, opts: DnsMixOptions): { noisy: Float32Array; clean: Float32Array; noise: Float32Array } {
   const { offset = 0, snrDb, targetLevelDb = -25, clipLimit = 0.99 } = opts;
-  if (!Number.isFinite(snrDb)) throw new Error(`mixAtSnr: snrDb must be a finite number, got ${snrDb}`);
-  if (noise.length === 0) throw new Error('mixAtSnr: the noise is empty');
-  if (!Number.isInteger(offset) || offset < 0) throw new Error(`mixAtSnr: offset must be a non-negative integer, got ${offset}`);
+  if (!Number.isFinite(snrDb)) throw new Error(`dnsMix: snrDb must be a finite number, got ${snrDb}`);
+  if (noise.length === 0) throw new Error('dnsMix: the noise is empty');
+  if (!Number.isInteger(offset) || offset < 0) throw new Error(`dnsMix: offset must be a non-negative integer, got ${offset}`);
   const n = clean.length;
   const seg = new Float64Array(n);
   for (let i = 0; i < n; i++) seg[i] = noise[(offset + i) % noise.length];
@@ -184,7 +184,7 @@ export const DNS_RECIPE_COLUMNS = ['fileid', 'clean_path', 'noise_path', 'noise_
 
 /**
  * Noisy speech synthesised on the fly from a recipe CSV (columns {@link DNS_RECIPE_COLUMNS}; noise_offset
- * in seconds): item i is {@link mixAtSnr} of its clean file and its noise file from that offset.
+ * in seconds): item i is {@link dnsMix} of its clean file and its noise file from that offset.
  *
  * Errors name the file and the problem: a missing CSV, column or root; a cell that is not a number;
  * a path outside its root; a bad WAV file.
@@ -236,7 +236,7 @@ export class DnsRecipes extends BaseDataset<EnhancementItem> {
       loadAudio(within(this.cleanRoot, r.clean, what), { sampleRate: rate }),
       loadAudio(within(this.noiseRoot, r.noise, what), { sampleRate: rate }),
     ]);
-    const m = mixAtSnr(clean.samples, noise.samples, {
+    const m = dnsMix(clean.samples, noise.samples, {
       offset: Math.round(r.offset * rate), snrDb: r.snrDb, targetLevelDb: r.targetLevelDb,
     });
     return { fileid: r.fileid, noisy: m.noisy, clean: m.clean, noise: m.noise, sampleRate: rate, path: r.clean, snrDb: r.snrDb };

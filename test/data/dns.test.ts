@@ -2,7 +2,7 @@ import { test, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DnsPairs, DnsRecipes, dnsTestSets, mixAtSnr } from '../../lib/data/dns';
+import { DnsPairs, DnsRecipes, dnsTestSets, dnsMix } from '../../lib/data/dns';
 import { assertClose } from '../helpers';
 import { tempTree, signal, writeClip, writeText } from './fixture_tree';
 
@@ -11,21 +11,21 @@ after(tree.cleanup);
 
 const power = (x: Float32Array): number => x.reduce((s, v) => s + v * v, 0) / x.length;
 
-test('mixAtSnr: clean at the target level, noise at the SNR, offset wraps, peaks limited together', () => {
+test('dnsMix: clean at the target level, noise at the SNR, offset wraps, peaks limited together', () => {
   const clean = signal(4000, 300, 16000, 0.5, 1);
   const noise = signal(1500, 2100, 16000, 0.1, 2);
-  const m = mixAtSnr(clean, noise, { snrDb: 5, targetLevelDb: -30, offset: 1200 });
+  const m = dnsMix(clean, noise, { snrDb: 5, targetLevelDb: -30, offset: 1200 });
   assert.ok(Math.abs(10 * Math.log10(power(m.clean)) - -30) < 1e-4, 'target level');
   assert.ok(Math.abs(10 * Math.log10(power(m.clean) / power(m.noise)) - 5) < 1e-4, 'SNR');
   assertClose(m.noisy, m.clean.map((c, i) => c + m.noise[i]), { atol: 1e-7, label: 'noisy = clean + noise' });
   const g = m.noise[0] / noise[1200];
   for (const i of [0, 299, 300, 1799]) assertClose(m.noise[i], noise[(1200 + i) % 1500] * g, { atol: 1e-6, label: `noise sample ${i}` });
-  const loud = mixAtSnr(clean, noise, { snrDb: -10, targetLevelDb: 0 });
+  const loud = dnsMix(clean, noise, { snrDb: -10, targetLevelDb: 0 });
   const peak = loud.noisy.reduce((p, v) => Math.max(p, Math.abs(v)), 0);
   assert.ok(Math.abs(peak - 0.99) < 1e-6, `peak ${peak}`);
   assert.ok(Math.abs(10 * Math.log10(power(loud.clean) / power(loud.noise)) - -10) < 1e-4, 'limiting keeps the SNR');
-  assert.throws(() => mixAtSnr(clean, noise, { snrDb: NaN }), /snrDb must be a finite number/);
-  assert.throws(() => mixAtSnr(clean, new Float32Array(0), { snrDb: 0 }), /the noise is empty/);
+  assert.throws(() => dnsMix(clean, noise, { snrDb: NaN }), /snrDb must be a finite number/);
+  assert.throws(() => dnsMix(clean, new Float32Array(0), { snrDb: 0 }), /the noise is empty/);
 });
 
 // A DNS-style folder with noisy/ clean/ noise/.
@@ -66,7 +66,7 @@ test('DnsPairs: errors for a missing partner, folder, or a length mismatch', asy
   assert.throws(() => new DnsPairs(broken, { withNoise: true }), /noise does not exist \(withNoise reads/);
 });
 
-test('DnsRecipes: noisy speech synthesised on the fly equals mixAtSnr of the listed files', async () => {
+test('DnsRecipes: noisy speech synthesised on the fly equals dnsMix of the listed files', async () => {
   const cleanRoot = path.join(tree.dir, 'clean_speech');
   const noiseRoot = path.join(tree.dir, 'noise_root');
   const c = signal(3000, 250, 16000, 0.4, 9);
@@ -79,7 +79,7 @@ test('DnsRecipes: noisy speech synthesised on the fly equals mixAtSnr of the lis
   const ds = new DnsRecipes(csv, { cleanRoot, noiseRoot });
   assert.equal(ds.length, 2);
   const it = await ds.get(0);
-  const want = mixAtSnr(c, n, { offset: 2000, snrDb: 7.5, targetLevelDb: -27 });
+  const want = dnsMix(c, n, { offset: 2000, snrDb: 7.5, targetLevelDb: -27 });
   assert.deepEqual(it.noisy, want.noisy);
   assert.deepEqual(it.clean, want.clean);
   assert.equal(it.snrDb, 7.5);
