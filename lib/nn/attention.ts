@@ -6,6 +6,31 @@ import { dropout } from './dropout';
 import { activate, ActivationName } from './activations';
 import { xavierUniform } from './init';
 
+/**
+ * The attention core shared by the plain and the slimmable layers: projected queries [B, T, H*d] and keys
+ * and values [B, S, H*d] split into H heads of d, softmax(Q K^T / sqrt(d) + masks) (dropout in training)
+ * times V, heads merged back to [B, T, H*d]; with `needWeights`, also the head-averaged probabilities
+ * [B, T, S].
+ */
+export function scaledDotProductAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, H: number, d: number, dropoutP: number,
+  ctx: Ctx, opts: AttendOptions = {}, needWeights = false): { merged: tf.Tensor; weights?: tf.Tensor } {
+  const B = q.shape[0] as number, T = q.shape[1] as number, S = k.shape[1] as number;
+  return tf.tidy(() => {
+    const split = (t: tf.Tensor, L: number) => tf.reshape(tf.transpose(tf.reshape(t, [B, L, H, d]), [0, 2, 1, 3]), [B * H, L, d]);
+    const qh = split(q, T), kh = split(k, S), vh = split(v, S);                   // [B*H, L, d]
+    let scores = tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(d));          // [B*H, T, S]
+    if (opts.attnMask) scores = tf.add(scores, opts.attnMask);
+    if (opts.keyPaddingMask) {
+      const m = tf.reshape(tf.tile(tf.expandDims(tf.cast(opts.keyPaddingMask, 'float32'), 1), [1, H, 1]), [B * H, 1, S]);
+      scores = tf.add(scores, tf.mul(m, -1e9));
+    }
+    const probs = tf.softmax(scores);
+    const heads = tf.matMul(dropout(probs, dropoutP, ctx), vh);                     // [B*H, T, d]
+    const merged = tf.reshape(tf.transpose(tf.reshape(heads, [B, H, T, d]), [0, 2, 1, 3]), [B, T, H * d]);
+    return { merged, weights: needWeights ? tf.mean(tf.reshape(probs, [B, H, T, S]), 1) : undefined };
+  });
+}
+
 /** Arguments of {@link MultiHeadAttention}. */
 export interface MultiHeadAttentionArgs {
   /** Model width E (last axis of queries, keys, values and output). */
@@ -103,21 +128,8 @@ export class MultiHeadAttention extends Module {
         const y = this.outProj.forward(tf.zeros([B, T, 0]), ctx);
         return { output: y, weights: needWeights ? tf.zeros([B, T, S]) : undefined };
       }
-      const split = (t: tf.Tensor, L: number) =>
-        tf.reshape(tf.transpose(tf.reshape(t, [B, L, H, d]), [0, 2, 1, 3]), [B * H, L, d]);
-      const qh = split(this.qProj.forward(q, ctx), T);             // [B*H, T, d]
-      const kh = split(this.kProj.forward(k, ctx), S);             // [B*H, S, d]
-      const vh = split(this.vProj.forward(v, ctx), S);             // [B*H, S, d]
-      let scores = tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(d)); // [B*H, T, S]
-      if (opts.attnMask) scores = tf.add(scores, opts.attnMask);
-      if (opts.keyPaddingMask) {
-        const m = tf.reshape(tf.tile(tf.expandDims(tf.cast(opts.keyPaddingMask, 'float32'), 1), [1, H, 1]), [B * H, 1, S]);
-        scores = tf.add(scores, tf.mul(m, -1e9));
-      }
-      const probs = tf.softmax(scores);
-      const ctxv = tf.matMul(dropout(probs, this.dropoutP, ctx), vh); // [B*H, T, d]
-      const merged = tf.reshape(tf.transpose(tf.reshape(ctxv, [B, H, T, d]), [0, 2, 1, 3]), [B, T, H * d]);
-      const weights = needWeights ? tf.mean(tf.reshape(probs, [B, H, T, S]), 1) : undefined;
+      const { merged, weights } = scaledDotProductAttention(this.qProj.forward(q, ctx), this.kProj.forward(k, ctx),
+        this.vProj.forward(v, ctx), H, d, this.dropoutP, ctx, opts, needWeights);
       return { output: this.outProj.forward(merged, ctx), weights };
     });
     if (this.path && out.weights) recordTap(ctx, `${this.path}.attention`, out.weights);

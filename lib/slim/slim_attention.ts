@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { Ctx, Module, recordTap, registerModule } from '../nn/module';
 import { xavierUniform } from '../nn/init';
-import { dropout } from '../nn/dropout';
 import { ActivationName } from '../nn/activations';
-import { encoderLayerForward } from '../nn/attention';
+import { encoderLayerForward, scaledDotProductAttention } from '../nn/attention';
 import { slimChannels, widthOf } from './channels';
 import { buildQuietly, extractChildrenInto, Slimmable } from './extract';
 import { SlimLinear } from './slim_linear';
@@ -93,18 +92,11 @@ export class SlimMultiHeadAttention extends Module implements Slimmable {
     if (x.rank !== 3 || x.shape[2] !== E) {
       throw new Error(`${name}: at width ${w} expected [batch, time, ${E}], got [${x.shape}]`);
     }
-    const B = x.shape[0], T = x.shape[1] as number;
     const tapped = !!this.path && !!ctx.taps && (!ctx.tapFilter || ctx.tapFilter(`${this.path}.attention`));
     const out = tf.tidy(() => {
-      const split = (t: tf.Tensor) => tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, d]), [0, 2, 1, 3]), [B * H, T, d]);
-      const qh = split(this.qProj.forward(x, ctx));                          // [B*H, T, d]
-      const kh = split(this.kProj.forward(x, ctx));                          // [B*H, T, d]
-      const vh = split(this.vProj.forward(x, ctx));                          // [B*H, T, d]
-      const probs = tf.softmax(tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(d))); // [B*H, T, T]
-      const heads = tf.matMul(dropout(probs, this.dropoutP, ctx), vh);       // [B*H, T, d]
-      const merged = tf.reshape(tf.transpose(tf.reshape(heads, [B, H, T, d]), [0, 2, 1, 3]), [B, T, H * d]);
-      // The head-averaged probabilities cost a full reduction: only when a tap asks for them.
-      return { output: this.outProj.forward(merged, ctx), weights: tapped ? tf.mean(tf.reshape(probs, [B, H, T, T]), 1) : undefined };
+      const { merged, weights } = scaledDotProductAttention(this.qProj.forward(x, ctx), this.kProj.forward(x, ctx),
+        this.vProj.forward(x, ctx), H, d, this.dropoutP, ctx, {}, tapped);
+      return { output: this.outProj.forward(merged, ctx), weights };
     });
     if (out.weights) {
       recordTap(ctx, `${this.path}.attention`, out.weights);
