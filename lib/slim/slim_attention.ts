@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Ctx, Module, recordTap, registerModule } from '../nn/module';
 import { xavierUniform } from '../nn/init';
 import { ActivationName } from '../nn/activations';
-import { encoderLayerForward, scaledDotProductAttention } from '../nn/attention';
+import { encoderLayerForward, scaledDotProductAttention, TransformerEncoderLayerArgs } from '../nn/attention';
 import { slimChannels, widthOf } from './channels';
 import { buildQuietly, extractChildrenInto, Slimmable } from './extract';
 import { SlimLinear } from './slim_linear';
@@ -125,24 +125,11 @@ export class SlimMultiHeadAttention extends Module implements Slimmable {
 }
 registerModule('SlimMultiHeadAttention', SlimMultiHeadAttention);
 
-/** Arguments of {@link SlimTransformerEncoderLayer} (full sizes). */
-export interface SlimTransformerEncoderLayerArgs {
-  /** Model width at full width. */
-  dModel: number;
-  /** Attention heads at full width. */
-  nHead: number;
-  /** Width of one head, fixed at every width. Default dModel / nHead. */
-  headDim?: number;
-  /** Hidden units of the feed-forward block at full width. Default 2048 (as PyTorch). */
-  dimFeedforward?: number;
-  /** Dropout after attention, inside and after the feed-forward block. Default 0.1. */
-  dropout?: number;
-  /** Feed-forward activation. Default 'relu'. */
-  activation?: ActivationName;
-  /** Layer-norm epsilon. Default 1e-5. */
-  layerNormEps?: number;
-  /** Pre-norm (x + f(norm(x))) instead of PyTorch's default post-norm (norm(x + f(x))). Default false. */
-  normFirst?: boolean;
+/**
+ * Arguments of {@link SlimTransformerEncoderLayer}: those of nn.TransformerEncoderLayer at full width (the
+ * head width stays fixed at every width), plus what is slimmed.
+ */
+export interface SlimTransformerEncoderLayerArgs extends TransformerEncoderLayerArgs {
   /** Slim the model width with the width (false: heads and feed-forward units only). Default true. */
   slimEmbed?: boolean;
 }
