@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Ctx, Module, recordTap, registerModule } from '../nn/module';
 import { xavierUniform } from '../nn/init';
-import { ActivationName } from '../nn/activations';
 import { encoderLayerForward, scaledDotProductAttention, TransformerEncoderLayerArgs } from '../nn/attention';
 import { slimChannels, widthOf } from './channels';
 import { buildQuietly, extractChildrenInto, Slimmable } from './extract';
