@@ -18,10 +18,17 @@ export interface KernelExports {
   batch_matmul(batch: number, M: number, N: number, K: number, a: number, strideA: number, transA: number,
     b: number, strideB: number, transB: number, c: number, accumulate: number, scratch: number): void;
   gemm_scratch_floats(N: number): number;
-  im2col(x: number, cols: number, B: number, H: number, W: number, C: number, KH: number, KW: number,
-    OH: number, OW: number, sh: number, sw: number, dh: number, dw: number, pt: number, pl: number): void;
-  col2im(cols: number, dx: number, B: number, H: number, W: number, C: number, KH: number, KW: number,
-    OH: number, OW: number, sh: number, sw: number, dh: number, dw: number, pt: number, pl: number): void;
+  conv2d_forward(x: number, filter: number, bias: number, y: number, B: number, H: number, W: number, C: number, KH: number,
+    KW: number, OH: number, OW: number, sh: number, sw: number, dh: number, dw: number, pt: number, pl: number, N: number,
+    act: number, alpha: number, work: number): number;
+  conv2d_backprop_input(dy: number, filter: number, dx: number, B: number, H: number, W: number, C: number, KH: number,
+    KW: number, OH: number, OW: number, sh: number, sw: number, dh: number, dw: number, pt: number, pl: number, N: number,
+    work: number): number;
+  conv2d_backprop_filter(x: number, dy: number, dW: number, B: number, H: number, W: number, C: number, KH: number,
+    KW: number, OH: number, OW: number, sh: number, sw: number, dh: number, dw: number, pt: number, pl: number, N: number,
+    work: number): number;
+  bias_act(y: number, bias: number, R: number, C: number, act: number, alpha: number): void;
+  bias_add(x: number, bias: number, y: number, R: number, C: number): void;
   depthwise_backprop_filter(x: number, dy: number, out: number, B: number, H: number, W: number, C: number,
     M: number, KH: number, KW: number, OH: number, OW: number, sh: number, sw: number, dh: number, dw: number,
     pt: number, pl: number): void;

@@ -19,56 +19,60 @@ function conv2dInfo(xShape: number[], filterShape: number[], attrs: Attrs, depth
     attrs.pad as 'same' | 'valid', attrs.dimRoundingMode as 'floor' | undefined, depthwise, dataFormat);
 }
 
-function convArgs(ci: Conv2DInfo): number[] {
-  return [ci.batchSize, ci.inHeight, ci.inWidth, ci.inChannels, ci.filterHeight, ci.filterWidth, ci.outHeight,
-    ci.outWidth, ci.strideHeight, ci.strideWidth, ci.dilationHeight, ci.dilationWidth, ci.padInfo.top,
-    ci.padInfo.left];
-}
-
 /** A 1x1, stride-1, unpadded convolution is a plain matmul over positions: no im2col needed. */
 function isPointwise(ci: Conv2DInfo): boolean {
   return ci.filterHeight === 1 && ci.filterWidth === 1 && ci.strideHeight === 1 && ci.strideWidth === 1 &&
     ci.padInfo.top === 0 && ci.padInfo.left === 0 && ci.padInfo.bottom === 0 && ci.padInfo.right === 0;
 }
 
-/** dW = im2col(x)^T @ dy: [KH*KW*Cin, Cout]. */
+type ConvArgs = [number, number, number, number, number, number, number, number, number, number, number, number,
+  number, number, number];
+
+/** B, H, W, Cin, KH, KW, OH, OW, strides, dilations, pad top/left, Cout: the kernels' shared geometry. */
+function convArgs(ci: Conv2DInfo): ConvArgs {
+  return [ci.batchSize, ci.inHeight, ci.inWidth, ci.inChannels, ci.filterHeight, ci.filterWidth, ci.outHeight,
+    ci.outWidth, ci.strideHeight, ci.strideWidth, ci.dilationHeight, ci.dilationWidth, ci.padInfo.top,
+    ci.padInfo.left, ci.outChannels];
+}
+
+/** A work block of the floats a convolution kernel reports needing (each kernel called with work 0 only counts). */
+function convWork(km: ReturnType<typeof kernelModule>, floats: number): number {
+  return km.scratchFloats(1, floats);
+}
+
+/** dW [KH, KW, Cin, Cout] by implicit GEMM (dW^T = dy^T @ patches, panels packed from the input). */
 function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const be = backend as WasmBackend;
   const km = kernelModule(be);
   const { x, dy } = inputs;
   const filterShape = (attrs as Attrs).filterShape as number[];
   const ci = conv2dInfo(x.shape, filterShape, attrs as Attrs, false);
-  const rows = ci.batchSize * ci.outHeight * ci.outWidth;
-  const patch = ci.filterHeight * ci.filterWidth * ci.inChannels;
   const out = be.makeOutput(filterShape, 'float32');
-  let cols = km.ptr(x);
-  if (!isPointwise(ci)) {
-    cols = km.scratchFloats(1, rows * patch);
-    km.k.im2col(km.ptr(x), cols, ...(convArgs(ci) as [number, number, number, number, number, number, number,
-      number, number, number, number, number, number, number]));
+  if (isPointwise(ci)) {
+    km.matmul(1, ci.inChannels, ci.outChannels, ci.batchSize * ci.outHeight * ci.outWidth, km.ptr(x), 0, true, km.ptr(dy), 0, false,
+      km.ptr(out));
+    return out;
   }
-  km.matmul(1, patch, ci.outChannels, rows, cols, 0, true, km.ptr(dy), 0, false, km.ptr(out));
+  const need = km.k.conv2d_backprop_filter(0, 0, 0, ...convArgs(ci), 0);
+  km.k.conv2d_backprop_filter(km.ptr(x), km.ptr(dy), km.ptr(out), ...convArgs(ci), convWork(km, need));
   return out;
 }
 
-/** dx = col2im(dy @ W^T). */
+/** dx by implicit GEMM, one stride phase at a time (no col2im, no zero taps). */
 function conv2DBackpropInput({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const be = backend as WasmBackend;
   const km = kernelModule(be);
   const { dy, filter } = inputs;
   const inputShape = (attrs as Attrs).inputShape as number[];
   const ci = conv2dInfo(inputShape, filter.shape, attrs as Attrs, false);
-  const rows = ci.batchSize * ci.outHeight * ci.outWidth;
-  const patch = ci.filterHeight * ci.filterWidth * ci.inChannels;
   const out = be.makeOutput(inputShape, 'float32');
   if (isPointwise(ci)) {
-    km.matmul(1, rows, patch, ci.outChannels, km.ptr(dy), 0, false, km.ptr(filter), 0, true, km.ptr(out));
+    km.matmul(1, ci.batchSize * ci.outHeight * ci.outWidth, ci.inChannels, ci.outChannels, km.ptr(dy), 0, false, km.ptr(filter), 0, true,
+      km.ptr(out));
     return out;
   }
-  const cols = km.scratchFloats(1, rows * patch);
-  km.matmul(1, rows, patch, ci.outChannels, km.ptr(dy), 0, false, km.ptr(filter), 0, true, cols);
-  km.k.col2im(cols, km.ptr(out), ...(convArgs(ci) as [number, number, number, number, number, number, number,
-    number, number, number, number, number, number, number]));
+  const need = km.k.conv2d_backprop_input(0, 0, 0, ...convArgs(ci), 0);
+  km.k.conv2d_backprop_input(km.ptr(dy), km.ptr(filter), km.ptr(out), ...convArgs(ci), convWork(km, need));
   return out;
 }
 
@@ -295,22 +299,76 @@ function makeSum(fallback: tf.KernelFunc) {
   };
 }
 
-/** 1x1, stride-1, unpadded convolutions as one GEMM over positions; everything else to XNNPACK. */
-function makeConv2D(fallback: tf.KernelFunc) {
+const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3 };
+
+/**
+ * Conv2D and FusedConv2D (bias, and linear/relu/relu6/leaky-relu activations) on the SIMD GEMM: 1x1 convolutions
+ * as one matmul over positions, the rest as implicit GEMM over the padded input. Other activations, other
+ * dtypes and NCHW go to tfjs's kernel (XNNPACK).
+ */
+function makeConv2D(fallback: tf.KernelFunc, fused: boolean) {
   return (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
     const { inputs, backend, attrs } = args;
-    const { x, filter } = inputs;
-    if (x.dtype === 'float32' && (attrs?.dataFormat ?? 'NHWC') === 'NHWC') {
+    const { x, filter, bias, preluActivationWeights } = inputs;
+    const act = fused ? ACTIVATIONS[(attrs?.activation as string | undefined) ?? 'linear'] : 0;
+    const biasOk = !bias || (bias.dtype === 'float32' && size(bias.shape) === filter.shape[3]);
+    if (x.dtype === 'float32' && filter.dtype === 'float32' && (attrs?.dataFormat ?? 'NHWC') === 'NHWC' && act !== undefined &&
+        !preluActivationWeights && biasOk) {
       const ci = conv2dInfo(x.shape, filter.shape, attrs as Attrs, false);
-      if (isPointwise(ci) && ci.dilationHeight === 1 && ci.dilationWidth === 1) {
-        const be = backend as WasmBackend, km = kernelModule(be);
-        const out = be.makeOutput(ci.outShape, 'float32');
-        km.matmul(1, ci.batchSize * ci.inHeight * ci.inWidth, ci.outChannels, ci.inChannels, km.ptr(x), 0, false, km.ptr(filter), 0,
-          false, km.ptr(out));
-        return out;
+      const be = backend as WasmBackend, km = kernelModule(be);
+      const out = be.makeOutput(ci.outShape, 'float32');
+      const alpha = (attrs?.leakyreluAlpha as number | undefined) ?? 0.2;
+      if (isPointwise(ci)) {
+        const rows = ci.batchSize * ci.inHeight * ci.inWidth;
+        km.matmul(1, rows, ci.outChannels, ci.inChannels, km.ptr(x), 0, false, km.ptr(filter), 0, false, km.ptr(out));
+        if (bias || act) km.k.bias_act(km.ptr(out), bias ? km.ptr(bias) : 0, rows, ci.outChannels, act, alpha);
+      } else {
+        const need = km.k.conv2d_forward(0, 0, 0, 0, ...convArgs(ci), act, alpha, 0);
+        km.k.conv2d_forward(km.ptr(x), km.ptr(filter), bias ? km.ptr(bias) : 0, km.ptr(out), ...convArgs(ci), act, alpha,
+          convWork(km, need));
       }
+      return out;
     }
     return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
+  };
+}
+
+/** _FusedMatMul (bias over the last axis; linear/relu/relu6/leaky-relu) as the SIMD GEMM plus one epilogue pass. */
+function makeFusedMatMul(fallback: tf.KernelFunc) {
+  const matmul = makeBatchMatMul(fallback);
+  return (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
+    const { inputs, backend, attrs } = args;
+    const { a, b, bias, preluActivationWeights } = inputs;
+    const act = ACTIVATIONS[(attrs?.activation as string | undefined) ?? 'linear'];
+    const N = attrs?.transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
+    if (act === undefined || preluActivationWeights || (bias && (bias.dtype !== 'float32' || size(bias.shape) !== N)) ||
+        a.dtype !== 'float32' || b.dtype !== 'float32') {
+      return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
+    }
+    const out = matmul({ inputs: { a, b }, backend, attrs }) as tf.TensorInfo;
+    if (bias || act) {
+      const km = kernelModule(backend as WasmBackend);
+      km.k.bias_act(km.ptr(out), bias ? km.ptr(bias) : 0, size(out.shape) / N, N, act,
+        (attrs?.leakyreluAlpha as number | undefined) ?? 0.2);
+    }
+    return out;
+  };
+}
+
+/** Add of a float32 tensor [..., C] and a bias [C] (either order) in one pass; the rest to tfjs's kernel. */
+function makeAdd(fallback: tf.KernelFunc) {
+  return (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
+    const { inputs, backend } = args;
+    const { a, b } = inputs;
+    const isBias = (t: tf.TensorInfo, v: tf.TensorInfo) => t.shape.length >= 2 && v.shape.length === 1 &&
+      v.shape[0] === t.shape[t.shape.length - 1] && v.shape[0] > 1;
+    const [x, bias] = isBias(a, b) ? [a, b] : isBias(b, a) ? [b, a] : [undefined, undefined];
+    if (!x || !bias || x.dtype !== 'float32' || bias.dtype !== 'float32') return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
+    const be = backend as WasmBackend, km = kernelModule(be);
+    const C = bias.shape[0];
+    const out = be.makeOutput(x.shape, 'float32');
+    km.k.bias_add(km.ptr(x), km.ptr(bias), km.ptr(out), size(x.shape) / C, C);
+    return out;
   };
 }
 
@@ -427,7 +485,7 @@ let registered = false;
 /** Names of the wasm kernels slimspeech registers (replacing tfjs's where one exists). */
 export const WASM_TRAINING_KERNELS = [
   'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter',
-  'DepthwiseConv2dNativeBackpropInput', 'BatchMatMul', 'UnsortedSegmentSum', 'MaxPoolGrad', 'AvgPoolGrad', 'Identity', 'Sum', 'Conv2D', 'Concat', 'SplitV',
+  'DepthwiseConv2dNativeBackpropInput', 'BatchMatMul', 'UnsortedSegmentSum', 'MaxPoolGrad', 'AvgPoolGrad', 'Identity', 'Sum', 'Conv2D', 'FusedConv2D', '_FusedMatMul', 'Add', 'Concat', 'SplitV',
   ...Object.values(FUSED),
 ];
 
@@ -469,7 +527,13 @@ export async function registerWasmTraining(): Promise<void> {
     register(FUSED.softmaxGrad, softmaxGrad as unknown as tf.KernelFunc);
     register(FUSED.geluGrad, geluGrad as unknown as tf.KernelFunc);
     const stockConv = tf.getKernel('Conv2D', 'wasm');
-    if (stockConv) register('Conv2D', makeConv2D(stockConv.kernelFunc) as unknown as tf.KernelFunc);
+    if (stockConv) register('Conv2D', makeConv2D(stockConv.kernelFunc, false) as unknown as tf.KernelFunc);
+    const stockFusedConv = tf.getKernel('FusedConv2D', 'wasm');
+    if (stockFusedConv) register('FusedConv2D', makeConv2D(stockFusedConv.kernelFunc, true) as unknown as tf.KernelFunc);
+    const stockFusedMatMul = tf.getKernel('_FusedMatMul', 'wasm');
+    if (stockFusedMatMul) register('_FusedMatMul', makeFusedMatMul(stockFusedMatMul.kernelFunc) as unknown as tf.KernelFunc);
+    const stockAdd = tf.getKernel('Add', 'wasm');
+    if (stockAdd) register('Add', makeAdd(stockAdd.kernelFunc) as unknown as tf.KernelFunc);
     for (const [name, make] of [['Concat', makeConcat], ['SplitV', makeSplitV]] as const) {
       const stock = tf.getKernel(name, 'wasm');
       if (stock) register(name, make(stock.kernelFunc) as unknown as tf.KernelFunc);

@@ -87,6 +87,35 @@ static void pack_b(const float* B, int ldb, int transB, int k0, int kc, int j0, 
   }
 }
 
+// Stores (or, accumulate, adds) a 4x8 register tile into rows r0..r3; rows past mr and columns past nr
+// are left alone.
+static inline __attribute__((always_inline)) void store_tile(v128_t c00, v128_t c01, v128_t c10, v128_t c11,
+    v128_t c20, v128_t c21, v128_t c30, v128_t c31, float* r0, float* r1, float* r2, float* r3, int mr, int nr,
+    int accumulate) {
+  if (nr == NR) {
+    if (accumulate) {
+      c00 = wasm_f32x4_add(c00, wasm_v128_load(r0)); c01 = wasm_f32x4_add(c01, wasm_v128_load(r0 + 4));
+      if (mr > 1) { c10 = wasm_f32x4_add(c10, wasm_v128_load(r1)); c11 = wasm_f32x4_add(c11, wasm_v128_load(r1 + 4)); }
+      if (mr > 2) { c20 = wasm_f32x4_add(c20, wasm_v128_load(r2)); c21 = wasm_f32x4_add(c21, wasm_v128_load(r2 + 4)); }
+      if (mr > 3) { c30 = wasm_f32x4_add(c30, wasm_v128_load(r3)); c31 = wasm_f32x4_add(c31, wasm_v128_load(r3 + 4)); }
+    }
+    wasm_v128_store(r0, c00); wasm_v128_store(r0 + 4, c01);
+    if (mr > 1) { wasm_v128_store(r1, c10); wasm_v128_store(r1 + 4, c11); }
+    if (mr > 2) { wasm_v128_store(r2, c20); wasm_v128_store(r2 + 4, c21); }
+    if (mr > 3) { wasm_v128_store(r3, c30); wasm_v128_store(r3 + 4, c31); }
+    return;
+  }
+  float tmp[MR * NR] __attribute__((aligned(16)));
+  wasm_v128_store(tmp + 0, c00); wasm_v128_store(tmp + 4, c01);
+  wasm_v128_store(tmp + 8, c10); wasm_v128_store(tmp + 12, c11);
+  wasm_v128_store(tmp + 16, c20); wasm_v128_store(tmp + 20, c21);
+  wasm_v128_store(tmp + 24, c30); wasm_v128_store(tmp + 28, c31);
+  float* rows[MR] = {r0, r1, r2, r3};
+  for (int r = 0; r < mr; r++) {
+    for (int j = 0; j < nr; j++) rows[r][j] = accumulate ? rows[r][j] + tmp[r * NR + j] : tmp[r * NR + j];
+  }
+}
+
 // C tile [mr x nr] (+)= sum over kc of A rows (a[r] + k * ka) times B rows (b + k * kb, 8 floats).
 static void micro_4x8(int kc, const float* a0, const float* a1, const float* a2, const float* a3, size_t ka,
                       const float* b, size_t kb, float* C, int ldc, int mr, int nr, int accumulate) {
@@ -110,32 +139,8 @@ static void micro_4x8(int kc, const float* a0, const float* a1, const float* a2,
     a0 += ka; a1 += ka; a2 += ka; a3 += ka;
     b += kb;
   }
-  if (mr == MR && nr == NR) {
-    float* r0 = C;
-    float* r1 = C + ldc;
-    float* r2 = C + 2 * (size_t)ldc;
-    float* r3 = C + 3 * (size_t)ldc;
-    if (accumulate) {
-      c00 = wasm_f32x4_add(c00, wasm_v128_load(r0)); c01 = wasm_f32x4_add(c01, wasm_v128_load(r0 + 4));
-      c10 = wasm_f32x4_add(c10, wasm_v128_load(r1)); c11 = wasm_f32x4_add(c11, wasm_v128_load(r1 + 4));
-      c20 = wasm_f32x4_add(c20, wasm_v128_load(r2)); c21 = wasm_f32x4_add(c21, wasm_v128_load(r2 + 4));
-      c30 = wasm_f32x4_add(c30, wasm_v128_load(r3)); c31 = wasm_f32x4_add(c31, wasm_v128_load(r3 + 4));
-    }
-    wasm_v128_store(r0, c00); wasm_v128_store(r0 + 4, c01);
-    wasm_v128_store(r1, c10); wasm_v128_store(r1 + 4, c11);
-    wasm_v128_store(r2, c20); wasm_v128_store(r2 + 4, c21);
-    wasm_v128_store(r3, c30); wasm_v128_store(r3 + 4, c31);
-    return;
-  }
-  float tmp[MR * NR] __attribute__((aligned(16)));
-  wasm_v128_store(tmp + 0, c00); wasm_v128_store(tmp + 4, c01);
-  wasm_v128_store(tmp + 8, c10); wasm_v128_store(tmp + 12, c11);
-  wasm_v128_store(tmp + 16, c20); wasm_v128_store(tmp + 20, c21);
-  wasm_v128_store(tmp + 24, c30); wasm_v128_store(tmp + 28, c31);
-  for (int r = 0; r < mr; r++) {
-    float* row = C + (size_t)r * ldc;
-    for (int j = 0; j < nr; j++) row[j] = accumulate ? row[j] + tmp[r * NR + j] : tmp[r * NR + j];
-  }
+  store_tile(c00, c01, c10, c11, c20, c21, c30, c31, C, C + ldc, C + 2 * (size_t)ldc, C + 3 * (size_t)ldc, mr, nr,
+             accumulate);
 }
 
 #define MC 96
@@ -201,38 +206,6 @@ void batch_matmul(int batch, int M, int N, int K, const float* A, int strideA, i
 EXPORT(gemm_scratch_floats)
 int gemm_scratch_floats(int N) { return KC * ((N + NR - 1) / NR) * NR; }
 
-// ---------------------------------------------------------------------------------------------
-// im2col / col2im for NHWC convolutions with stride, dilation and explicit padding.
-// cols[((b * OH + oh) * OW + ow), (kh * KW + kw) * C + c] = x[b, oh*sh - pt + kh*dh, ow*sw - pl + kw*dw, c]
-// (0 outside the input).
-// ---------------------------------------------------------------------------------------------
-
-EXPORT(im2col)
-void im2col(const float* x, float* cols, int B, int H, int W, int C, int KH, int KW, int OH, int OW,
-            int sh, int sw, int dh, int dw, int pt, int pl) {
-  const size_t rowLen = (size_t)KH * KW * C;
-  for (int b = 0; b < B; b++) {
-    const float* xb = x + (size_t)b * H * W * C;
-    for (int oh = 0; oh < OH; oh++) {
-      for (int ow = 0; ow < OW; ow++) {
-        float* dst = cols + ((size_t)(b * OH + oh) * OW + ow) * rowLen;
-        for (int kh = 0; kh < KH; kh++) {
-          const int ih = oh * sh - pt + kh * dh;
-          for (int kw = 0; kw < KW; kw++) {
-            const int iw = ow * sw - pl + kw * dw;
-            if (ih < 0 || ih >= H || iw < 0 || iw >= W) {
-              __builtin_memset(dst, 0, sizeof(float) * C);
-            } else {
-              __builtin_memcpy(dst, xb + ((size_t)ih * W + iw) * C, sizeof(float) * C);
-            }
-            dst += C;
-          }
-        }
-      }
-    }
-  }
-}
-
 static inline void add_into(float* dst, const float* src, int n) {
   int i = 0;
   for (; i + 4 <= n; i += 4) {
@@ -241,28 +214,577 @@ static inline void add_into(float* dst, const float* src, int n) {
   for (; i < n; i++) dst[i] += src[i];
 }
 
-// dx = 0; dx[b, ih, iw, c] += cols[...] for every patch element that maps inside the input.
-EXPORT(col2im)
-void col2im(const float* cols, float* dx, int B, int H, int W, int C, int KH, int KW, int OH, int OW,
-            int sh, int sw, int dh, int dw, int pt, int pl) {
-  __builtin_memset(dx, 0, sizeof(float) * (size_t)B * H * W * C);
-  const size_t rowLen = (size_t)KH * KW * C;
-  for (int b = 0; b < B; b++) {
-    float* xb = dx + (size_t)b * H * W * C;
-    for (int oh = 0; oh < OH; oh++) {
-      for (int ow = 0; ow < OW; ow++) {
-        const float* src = cols + ((size_t)(b * OH + oh) * OW + ow) * rowLen;
-        for (int kh = 0; kh < KH; kh++) {
-          const int ih = oh * sh - pt + kh * dh;
-          for (int kw = 0; kw < KW; kw++) {
-            const int iw = ow * sw - pl + kw * dw;
-            if (ih >= 0 && ih < H && iw >= 0 && iw < W) add_into(xb + ((size_t)ih * W + iw) * C, src, C);
-            src += C;
+// ---------------------------------------------------------------------------------------------
+// Implicit-GEMM convolutions: no im2col matrix. A row of the virtual patch matrix is read straight
+// from the (zero-padded) input as a few contiguous chunks at fixed offsets from the row's base (one per
+// filter row when the taps of a row are adjacent), so the micro-kernel walks the input itself and the
+// only copies are a padded input and small tables. Gradients of strided convolutions are split into
+// stride phases, each an ordinary convolution with a subset of the taps, so no zero is multiplied.
+// ---------------------------------------------------------------------------------------------
+
+// micro_4x8 over chunked A rows (chunk c: chLen[c] floats at a_r + chOff[c]) with C rows as pointers.
+static void micro_4x8_ind(int nch, const int* chOff, const int* chLen, const float* a0, const float* a1,
+                          const float* a2, const float* a3, const float* b, float* c0, float* c1, float* c2,
+                          float* c3, int mr, int nr, int accumulate) {
+  v128_t c00 = wasm_f32x4_splat(0.f), c01 = c00, c10 = c00, c11 = c00;
+  v128_t c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  for (int ch = 0; ch < nch; ch++) {
+    const int o = chOff[ch], n = chLen[ch];
+    const float* p0 = a0 + o;
+    const float* p1 = a1 + o;
+    const float* p2 = a2 + o;
+    const float* p3 = a3 + o;
+    for (int k = 0; k < n; k++) {
+      const v128_t b0 = wasm_v128_load(b);
+      const v128_t b1 = wasm_v128_load(b + 4);
+      v128_t a = wasm_v128_load32_splat(p0 + k);
+      c00 = FMA(c00, a, b0);
+      c01 = FMA(c01, a, b1);
+      a = wasm_v128_load32_splat(p1 + k);
+      c10 = FMA(c10, a, b0);
+      c11 = FMA(c11, a, b1);
+      a = wasm_v128_load32_splat(p2 + k);
+      c20 = FMA(c20, a, b0);
+      c21 = FMA(c21, a, b1);
+      a = wasm_v128_load32_splat(p3 + k);
+      c30 = FMA(c30, a, b0);
+      c31 = FMA(c31, a, b1);
+      b += NR;
+    }
+  }
+  store_tile(c00, c01, c10, c11, c20, c21, c30, c31, c0, c1, c2, c3, mr, nr, accumulate);
+}
+
+// C'[M, N] (+)= A'[M, K] @ B[K, N] where A'(i, k) walks chunks from A + aRow[i] and B is row-major (ldb).
+// Row i of C' is C + cRow[i] (or C + i * ldc when cRow is 0). Chunks must be at most KC long and their
+// lengths sum to K. scratch: KC * roundUp(N, 8) floats.
+static void gemm_ind(int M, int N, const float* A, const int* aRow, const int* chOff, const int* chLen, int nch,
+                     const float* B, int ldb, float* C, const int* cRow, int ldc, int accumulate, float* scratch) {
+  const int nPanels = (N + NR - 1) / NR;
+  int k0 = 0;
+  for (int cb = 0; cb < nch;) {
+    int ce = cb, kc = 0;
+    while (ce < nch && (ce == cb || kc + chLen[ce] <= KC)) kc += chLen[ce++];
+    const int acc = accumulate || k0 > 0;
+    for (int p = 0; p < nPanels; p++) {
+      const int j0 = p * NR;
+      pack_b(B, ldb, 0, k0, kc, j0, min_i(NR, N - j0), scratch + (size_t)p * kc * NR);
+    }
+    for (int ib = 0; ib < M; ib += MC) {
+      const int ie = min_i(M, ib + MC);
+      for (int p = 0; p < nPanels; p++) {
+        const int j0 = p * NR;
+        const int nr = min_i(NR, N - j0);
+        const float* bp = scratch + (size_t)p * kc * NR;
+        for (int i0 = ib; i0 < ie; i0 += MR) {
+          const int mr = min_i(MR, ie - i0);
+          const float* a[MR];
+          float* c[MR];
+          for (int r = 0; r < MR; r++) {
+            const int i = i0 + (r < mr ? r : 0);
+            a[r] = A + aRow[i];
+            c[r] = (cRow ? C + cRow[i] : C + (size_t)i * ldc) + j0;
           }
+          micro_4x8_ind(ce - cb, chOff + cb, chLen + cb, a[0], a[1], a[2], a[3], bp, c[0], c[1], c[2], c[3], mr, nr, acc);
+        }
+      }
+    }
+    k0 += kc;
+    cb = ce;
+  }
+}
+
+// Work-block allocation, planned before any work: with no block (base 0) it only counts, so each kernel can
+// report the floats it needs from the same code that lays them out. Pieces are 16-byte aligned.
+typedef struct { float* base; size_t used; } Arena;
+static float* take(Arena* w, size_t floats) {
+  float* p = w->base ? w->base + w->used : 0;
+  w->used += (floats + 3) & ~(size_t)3;
+  return p;
+}
+static int* take_i(Arena* w, size_t n) { return (int*)take(w, n); }
+
+// Appends chunk (off, len) split into pieces of at most KC; returns the new count.
+static int add_chunk(int* off, int* len, int n, int o, int l) {
+  for (int s = 0; s < l; s += KC) {
+    off[n] = o + s;
+    len[n] = min_i(KC, l - s);
+    n++;
+  }
+  return n;
+}
+
+static inline int max_i(int a, int b) { return a > b ? a : b; }
+
+// x [B, H, W, C] copied into a zeroed [B, HP, WP, C] at row pt, column pl.
+static void pad_copy(const float* x, float* xp, int B, int H, int W, int C, int HP, int WP, int pt, int pl) {
+  __builtin_memset(xp, 0, sizeof(float) * (size_t)B * HP * WP * C);
+  for (int b = 0; b < B; b++) {
+    for (int h = 0; h < H; h++) {
+      __builtin_memcpy(xp + (((size_t)b * HP + h + pt) * WP + pl) * C, x + ((size_t)b * H + h) * W * C,
+                       sizeof(float) * (size_t)W * C);
+    }
+  }
+}
+
+// Padded extent a forward convolution reads: the input plus the taps that fall past its end.
+static int padded_extent(int In, int Out, int K, int s, int d, int p) {
+  return max_i(In + p, (Out - 1) * s + (K - 1) * d + 1);
+}
+
+// Chunk table of a forward convolution's patch rows over a padded input of width WP.
+static int conv_chunks(int* off, int* len, int KH, int KW, int C, int WP, int dh, int dw) {
+  int n = 0;
+  for (int kh = 0; kh < KH; kh++) {
+    if (dw == 1) {
+      n = add_chunk(off, len, n, kh * dh * WP * C, KW * C);
+    } else {
+      for (int kw = 0; kw < KW; kw++) n = add_chunk(off, len, n, (kh * dh * WP + kw * dw) * C, C);
+    }
+  }
+  return n;
+}
+
+// y = act(y + bias) over rows of C: act 0 none, 1 relu, 2 relu6, 3 leaky relu (alpha).
+EXPORT(bias_act)
+void bias_act(float* y, const float* bias, int R, int C, int act, float alpha) {
+  const v128_t zero = wasm_f32x4_splat(0.f), six = wasm_f32x4_splat(6.f), va = wasm_f32x4_splat(alpha);
+  for (int r = 0; r < R; r++) {
+    float* row = y + (size_t)r * C;
+    int c = 0;
+    for (; c + 4 <= C; c += 4) {
+      v128_t v = wasm_v128_load(row + c);
+      if (bias) v = wasm_f32x4_add(v, wasm_v128_load(bias + c));
+      if (act == 1) v = wasm_f32x4_max(v, zero);
+      else if (act == 2) v = wasm_f32x4_min(wasm_f32x4_max(v, zero), six);
+      else if (act == 3) v = wasm_v128_bitselect(v, wasm_f32x4_mul(v, va), wasm_f32x4_gt(v, zero));
+      wasm_v128_store(row + c, v);
+    }
+    for (; c < C; c++) {
+      float v = row[c] + (bias ? bias[c] : 0.f);
+      if (act == 1) v = v > 0.f ? v : 0.f;
+      else if (act == 2) v = v > 0.f ? (v < 6.f ? v : 6.f) : 0.f;
+      else if (act == 3) v = v > 0.f ? v : v * alpha;
+      row[c] = v;
+    }
+  }
+}
+
+// y[r, c] = x[r, c] + bias[c].
+EXPORT(bias_add)
+void bias_add(const float* x, const float* bias, float* y, int R, int C) {
+  for (int r = 0; r < R; r++) {
+    const float* xr = x + (size_t)r * C;
+    float* yr = y + (size_t)r * C;
+    int c = 0;
+    for (; c + 4 <= C; c += 4) wasm_v128_store(yr + c, wasm_f32x4_add(wasm_v128_load(xr + c), wasm_v128_load(bias + c)));
+    for (; c < C; c++) yr[c] = xr[c] + bias[c];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Winograd F(4, 3) along the frame axis (Lavin & Gray 2016): a 3-tap, stride-1 correlation over frames with
+// matrix-valued taps (each tap a [K, N] slice of the filter applied to the chunked rows of a frame) takes 6
+// products per 4 output frames instead of 12. Transforms, with d/g/m/dy the 6 input frames, 3 taps,
+// 6 products and 4 output gradients of one tile:
+//   V = B^T d:  4d0-5d2+d4, -4d1-4d2+d3+d4, 4d1-4d2-d3+d4, -2d1-d2+2d3+d4, 2d1-d2-2d3+d4, 4d1-5d3+d5
+//   U = G g:    g0/4, -(g0+g1+g2)/6, -(g0-g1+g2)/6, g0/24+g1/12+g2/6, g0/24-g1/12+g2/6, g2
+//   y = A^T m:  m0+m1+m2+m3+m4, m1-m2+2m3-2m4, m1+m2+4m3+4m4, m1-m2+8m3-8m4+m5
+// and for the filter gradient (transposition): Z = A dy, dU_i = sum V_i^T Z_i, dg = G^T dU.
+// No tables: the module has no data segment, so the constants live in the code.
+// ---------------------------------------------------------------------------------------------
+
+#define SPL(v) wasm_f32x4_splat(v)
+#define ADD wasm_f32x4_add
+#define SUB wasm_f32x4_sub
+#define MUL wasm_f32x4_mul
+
+// V[i][t] (6 planes of nT frames per batch item) from frames 4t..4t+5 of `in` (frameFloats each, a multiple
+// of 4 is not required).
+static void wino_input(const float* in, size_t batchFloats, int frameFloats, int B, int nT, float* V) {
+  const size_t plane = (size_t)B * nT * frameFloats;
+  for (int b = 0; b < B; b++) {
+    for (int t = 0; t < nT; t++) {
+      const float* d = in + b * batchFloats + (size_t)4 * t * frameFloats;
+      float* v = V + ((size_t)b * nT + t) * frameFloats;
+      const size_t F = frameFloats;
+      int p = 0;
+      for (; p + 4 <= frameFloats; p += 4) {
+        const v128_t d0 = wasm_v128_load(d + p), d1 = wasm_v128_load(d + F + p), d2 = wasm_v128_load(d + 2 * F + p);
+        const v128_t d3 = wasm_v128_load(d + 3 * F + p), d4 = wasm_v128_load(d + 4 * F + p), d5 = wasm_v128_load(d + 5 * F + p);
+        const v128_t four = SPL(4.f), five = SPL(5.f), two = SPL(2.f);
+        const v128_t t1 = SUB(d4, MUL(four, d2)), t2 = SUB(d3, MUL(four, d1));
+        const v128_t t3 = SUB(d4, d2), t4 = MUL(two, SUB(d3, d1));
+        wasm_v128_store(v + p, ADD(SUB(MUL(four, d0), MUL(five, d2)), d4));
+        wasm_v128_store(v + plane + p, ADD(t1, t2));
+        wasm_v128_store(v + 2 * plane + p, SUB(t1, t2));
+        wasm_v128_store(v + 3 * plane + p, ADD(t3, t4));
+        wasm_v128_store(v + 4 * plane + p, SUB(t3, t4));
+        wasm_v128_store(v + 5 * plane + p, ADD(SUB(MUL(four, d1), MUL(five, d3)), d5));
+      }
+      for (; p < frameFloats; p++) {
+        const float d0 = d[p], d1 = d[F + p], d2 = d[2 * F + p], d3 = d[3 * F + p], d4 = d[4 * F + p], d5 = d[5 * F + p];
+        v[p] = 4 * d0 - 5 * d2 + d4;
+        v[plane + p] = (d4 - 4 * d2) + (d3 - 4 * d1);
+        v[2 * plane + p] = (d4 - 4 * d2) - (d3 - 4 * d1);
+        v[3 * plane + p] = (d4 - d2) + 2 * (d3 - d1);
+        v[4 * plane + p] = (d4 - d2) - 2 * (d3 - d1);
+        v[5 * plane + p] = 4 * d1 - 5 * d3 + d5;
+      }
+    }
+  }
+}
+
+// U[i] = (G g)_i for taps g0, g1, g2 of n floats each (at g + j * gStride).
+static void wino_filter(const float* g, size_t gStride, int n, float* U) {
+  for (int p = 0; p < n; p++) {
+    const float g0 = g[p], g1 = g[gStride + p], g2 = g[2 * gStride + p];
+    U[p] = g0 * 0.25f;
+    U[n + p] = -(g0 + g1 + g2) / 6.f;
+    U[2 * (size_t)n + p] = -(g0 - g1 + g2) / 6.f;
+    U[3 * (size_t)n + p] = g0 / 24.f + g1 / 12.f + g2 / 6.f;
+    U[4 * (size_t)n + p] = g0 / 24.f - g1 / 12.f + g2 / 6.f;
+    U[5 * (size_t)n + p] = g2;
+  }
+}
+
+// A correlation over frames of a padded input: out(b, f, r) = sum_j sum_k in[b, f + j, rowOff[r] + k-th chunk
+// element] * g_j[k, :], for f < nF, written at out + b * outBatch + f * outFrame + cCol[r] (N floats).
+// `in` must hold 4 * nT + 2 frames per batch item (zeros past the data).
+typedef struct {
+  const float* in; size_t batchFloats; int frameFloats; int B; int nF; int R; const int* rowOff;
+  const int* chOff; const int* chLen; int nch; int K; int N;
+  float* out; size_t outBatch; int outFrame; const int* cCol;
+} FrameConv;
+
+typedef struct { float *U, *V, *M, *pack; int* aRow; } WinoBufs;
+
+static void wino_plan(Arena* w, const FrameConv* c, WinoBufs* wb) {
+  const int nT = (c->nF + 3) / 4;
+  wb->U = take(w, (size_t)6 * c->K * c->N);
+  wb->V = take(w, (size_t)6 * c->B * nT * c->frameFloats);
+  wb->aRow = take_i(w, (size_t)c->B * nT * c->R);
+  wb->M = take(w, (size_t)6 * c->B * nT * c->R * c->N);
+  wb->pack = take(w, (size_t)KC * ((c->N + NR - 1) / NR) * NR);
+}
+
+// g: the 3 taps as [K, N] matrices gStride floats apart.
+static void wino_conv(const FrameConv* c, const float* g, size_t gStride, const WinoBufs* wb) {
+  float *U = wb->U, *V = wb->V, *M = wb->M, *pack = wb->pack;
+  int* aRow = wb->aRow;
+  const int nT = (c->nF + 3) / 4, N = c->N, rows = c->B * nT * c->R;
+  wino_filter(g, gStride, c->K * N, U);
+  wino_input(c->in, c->batchFloats, c->frameFloats, c->B, nT, V);
+  for (int b = 0, i = 0; b < c->B; b++)
+    for (int t = 0; t < nT; t++)
+      for (int r = 0; r < c->R; r++) aRow[i++] = ((b * nT + t) * c->frameFloats) + c->rowOff[r];
+  const size_t plane = (size_t)c->B * nT * c->frameFloats, mPlane = (size_t)rows * N;
+  for (int i = 0; i < 6; i++) {
+    gemm_ind(rows, N, V + i * plane, aRow, c->chOff, c->chLen, c->nch, U + (size_t)i * c->K * N, N, M + i * mPlane, 0, N, 0, pack);
+  }
+  for (int b = 0, row = 0; b < c->B; b++) {
+    for (int t = 0; t < nT; t++) {
+      for (int r = 0; r < c->R; r++, row++) {
+        const float* m = M + (size_t)row * N;
+        float* dst = c->out + b * c->outBatch + (size_t)4 * t * c->outFrame + c->cCol[r];
+        const int frames = min_i(4, c->nF - 4 * t);
+        int n = 0;
+        for (; n + 4 <= N; n += 4) {
+          const v128_t m0 = wasm_v128_load(m + n), m1 = wasm_v128_load(m + mPlane + n), m2 = wasm_v128_load(m + 2 * mPlane + n);
+          const v128_t m3 = wasm_v128_load(m + 3 * mPlane + n), m4 = wasm_v128_load(m + 4 * mPlane + n);
+          const v128_t s12 = ADD(m1, m2), d12 = SUB(m1, m2), s34 = ADD(m3, m4), d34 = SUB(m3, m4);
+          wasm_v128_store(dst + n, ADD(ADD(m0, s12), s34));
+          if (frames > 1) wasm_v128_store(dst + c->outFrame + n, ADD(d12, MUL(SPL(2.f), d34)));
+          if (frames > 2) wasm_v128_store(dst + 2 * c->outFrame + n, ADD(s12, MUL(SPL(4.f), s34)));
+          if (frames > 3) wasm_v128_store(dst + 3 * c->outFrame + n, ADD(ADD(d12, MUL(SPL(8.f), d34)), wasm_v128_load(m + 5 * mPlane + n)));
+        }
+        for (; n < N; n++) {
+          const float m0 = m[n], m1 = m[mPlane + n], m2 = m[2 * mPlane + n], m3 = m[3 * mPlane + n], m4 = m[4 * mPlane + n];
+          dst[n] = m0 + m1 + m2 + m3 + m4;
+          if (frames > 1) dst[c->outFrame + n] = (m1 - m2) + 2 * (m3 - m4);
+          if (frames > 2) dst[2 * c->outFrame + n] = (m1 + m2) + 4 * (m3 + m4);
+          if (frames > 3) dst[3 * c->outFrame + n] = (m1 - m2) + 8 * (m3 - m4) + m[5 * mPlane + n];
         }
       }
     }
   }
+}
+
+// ct[N, K] (+)= A[M, N]^T @ P[M, K], where row m of P is src + bRow[m] read at kmap[0..K) (panels packed on
+// the fly; `contiguous[p]` marks panels whose 8 offsets are consecutive). panel: KC * 8 floats.
+static void gemm_wgrad(int M, int N, int K, const float* A, const float* src, const int* bRow, const int* kmap,
+                       const int* contiguous, float* ct, float* panel) {
+  const int nPanels = (K + NR - 1) / NR;
+  for (int m0 = 0; m0 < M; m0 += KC) {
+    const int kc = min_i(KC, M - m0);
+    for (int p = 0; p < nPanels; p++) {
+      const int j0 = p * NR, nr = min_i(NR, K - j0);
+      float* dst = panel;
+      if (contiguous[p]) {
+        const int o = kmap[j0];
+        for (int k = 0; k < kc; k++, dst += NR) {
+          const float* s = src + bRow[m0 + k] + o;
+          wasm_v128_store(dst, wasm_v128_load(s));
+          wasm_v128_store(dst + 4, wasm_v128_load(s + 4));
+        }
+      } else {
+        for (int k = 0; k < kc; k++, dst += NR) {
+          const float* s = src + bRow[m0 + k];
+          int j = 0;
+          for (; j < nr; j++) dst[j] = s[kmap[j0 + j]];
+          for (; j < NR; j++) dst[j] = 0.f;
+        }
+      }
+      for (int i0 = 0; i0 < N; i0 += MR) {
+        const int mr = min_i(MR, N - i0);
+        const float* a0 = A + (size_t)m0 * N + i0;
+        micro_4x8(kc, a0, mr > 1 ? a0 + 1 : a0, mr > 2 ? a0 + 2 : a0, mr > 3 ? a0 + 3 : a0, N, panel, NR,
+                  ct + (size_t)i0 * K + j0, K, mr, nr, m0 > 0);
+      }
+    }
+  }
+}
+
+static void mark_contiguous(const int* kmap, int K, int* contiguous) {
+  for (int p = 0, j0 = 0; j0 < K; p++, j0 += NR) {
+    int ok = j0 + NR <= K;
+    for (int j = 1; ok && j < NR; j++) ok = kmap[j0 + j] == kmap[j0] + j;
+    contiguous[p] = ok;
+  }
+}
+
+// Phase geometry of an input gradient along one axis: for phase ph (input index = ph + s * i), tap k is
+// used when (ph + p - k * d) is a multiple of s, reading output index i + (ph + p - k * d) / s.
+static int tap_used(int ph, int p, int k, int d, int s) { return ((ph + p - k * d) % s + s) % s == 0; }
+static int tap_shift(int ph, int p, int k, int d, int s) { return (ph + p - k * d - ((ph + p - k * d) % s + s) % s) / s; }
+
+// The frame axis goes through Winograd for 3-tap, stride-1, undilated filters.
+static int use_wino(int KH, int sh, int dh, int n) { return KH == 3 && sh == 1 && dh == 1 && n >= 2; }
+
+// y [B, OH, OW, N] = conv(x [B, H, W, C], filter [KH, KW, C, N]) (+ bias, activation as bias_act).
+// With work 0, returns the work floats it needs and computes nothing.
+EXPORT(conv2d_forward)
+int conv2d_forward(const float* x, const float* filter, const float* bias, float* y, int B, int H, int W, int C,
+                   int KH, int KW, int OH, int OW, int sh, int sw, int dh, int dw, int pt, int pl, int N, int act,
+                   float alpha, float* work) {
+  const int wino = use_wino(KH, sh, dh, OH);
+  const int nT = (OH + 3) / 4;
+  const int HP = max_i(padded_extent(H, OH, KH, sh, dh, pt), wino ? 4 * nT + 2 : 0);
+  const int WP = padded_extent(W, OW, KW, sw, dw, pl);
+  const int padded = HP != H || WP != W || pt || pl;
+  Arena w = {work, 0};
+  float* xp = padded ? take(&w, (size_t)B * HP * WP * C) : 0;
+  const int maxCh = KH * KW * (C / KC + 2) + 8;
+  int* chOff = take_i(&w, maxCh);
+  int* chLen = take_i(&w, maxCh);
+  int* rowOff = take_i(&w, (size_t)(wino ? 2 * OW : B * OH * OW));
+  FrameConv fc = {0, (size_t)HP * WP * C, WP * C, B, OH, OW, rowOff, chOff, chLen, 0, KW * C, N, y, (size_t)OH * OW * N,
+                  OW * N, rowOff + OW};
+  WinoBufs wb;
+  float* pack = 0;
+  if (wino) wino_plan(&w, &fc, &wb);
+  else pack = take(&w, (size_t)KC * ((N + NR - 1) / NR) * NR);
+  if (!work) return (int)w.used;
+  if (padded) pad_copy(x, xp, B, H, W, C, HP, WP, pt, pl);
+  const float* in = padded ? xp : x;
+  if (wino) {
+    // Chunks of one frame row only; the frame taps are Winograd's.
+    fc.in = in;
+    fc.nch = conv_chunks(chOff, chLen, 1, KW, C, WP, 1, dw);
+    for (int ow = 0; ow < OW; ow++) { rowOff[ow] = ow * sw * C; rowOff[OW + ow] = ow * N; }
+    wino_conv(&fc, filter, (size_t)KW * C * N, &wb);
+  } else {
+    const int M0 = B * OH * OW;
+    for (int b = 0, i = 0; b < B; b++)
+      for (int oh = 0; oh < OH; oh++)
+        for (int ow = 0; ow < OW; ow++) rowOff[i++] = ((b * HP + oh * sh) * WP + ow * sw) * C;
+    const int nch = conv_chunks(chOff, chLen, KH, KW, C, WP, dh, dw);
+    gemm_ind(M0, N, in, rowOff, chOff, chLen, nch, filter, N, y, 0, N, 0, pack);
+  }
+  if (bias || act) bias_act(y, bias, B * OH * OW, N, act, alpha);
+  return 0;
+}
+// Axis geometry of an input gradient: bounds of the output indices the phases read (for dy's padding), and
+// whether some phase has no tap at all (its inputs get no gradient).
+static void phase_bounds(int In, int Out, int K, int s, int d, int p, int* padLo, int* padHi, int* empty) {
+  int lo = 0, hi = 0, first = 1;
+  for (int ph = 0; ph < s && ph < In; ph++) {
+    int any = 0;
+    for (int k = 0; k < K; k++) {
+      if (!tap_used(ph, p, k, d, s)) continue;
+      const int q = tap_shift(ph, p, k, d, s), last = q + (In - ph + s - 1) / s - 1;
+      lo = first ? q : min_i(lo, q);
+      hi = first ? last : max_i(hi, last);
+      first = 0;
+      any = 1;
+    }
+    if (!any) *empty = 1;
+  }
+  *padLo = max_i(0, -lo);
+  *padHi = max_i(0, hi - (Out - 1));
+}
+
+// dx [B, H, W, C] of y = conv(x, filter [KH, KW, C, N]) from dy [B, OH, OW, N], one stride phase at a time
+// (each an ordinary correlation of dy with that phase's taps). With work 0, returns the work floats needed.
+EXPORT(conv2d_backprop_input)
+int conv2d_backprop_input(const float* dy, const float* filter, float* dx, int B, int H, int W, int C, int KH,
+                          int KW, int OH, int OW, int sh, int sw, int dh, int dw, int pt, int pl, int N,
+                          float* work) {
+  int padT, padB, padL, padR, empty = 0;
+  phase_bounds(H, OH, KH, sh, dh, pt, &padT, &padB, &empty);
+  phase_bounds(W, OW, KW, sw, dw, pl, &padL, &padR, &empty);
+  const int wino = use_wino(KH, sh, dh, H);
+  const int nT = (H + 3) / 4;
+  // Winograd reads frames base .. base + 4 nT + 1 for outputs 0 .. 4 nT - 1 (taps kh = 2, 1, 0 in frame order).
+  const int base = padT + pt - 2;
+  const int OHP = max_i(OH + padT + padB, wino ? base + 4 * nT + 2 : 0), OWP = OW + padL + padR;
+  const int padded = OHP != OH || OWP != OW;
+  const int maxJ = (W + sw - 1) / sw;
+  Arena w = {work, 0};
+  float* dyp = padded ? take(&w, (size_t)B * OHP * OWP * N) : 0;
+  float* bt = take(&w, (size_t)KH * KW * N * C);
+  const int maxCh = KH * KW * (N / KC + 2) + 8;
+  int* chOff = take_i(&w, maxCh);
+  int* chLen = take_i(&w, maxCh);
+  const size_t maxRows = wino ? (size_t)maxJ : (size_t)B * ((H + sh - 1) / sh) * maxJ;
+  int* aRow = take_i(&w, maxRows);
+  int* cRow = take_i(&w, maxRows);
+  FrameConv fc = {0, (size_t)OHP * OWP * N, OWP * N, B, H, maxJ, aRow, chOff, chLen, 0, KW * N, C, dx,
+                  (size_t)H * W * C, W * C, cRow};
+  WinoBufs wb;
+  float* pack = 0;
+  if (wino) wino_plan(&w, &fc, &wb);
+  else pack = take(&w, (size_t)KC * ((C + NR - 1) / NR) * NR);
+  if (!work) return (int)w.used;
+  if (empty) __builtin_memset(dx, 0, sizeof(float) * (size_t)B * H * W * C);
+  if (padded) pad_copy(dy, dyp, B, OH, OW, N, OHP, OWP, padT, padL);
+  const float* in = padded ? dyp : dy;
+  for (int ph = 0; ph < sh && ph < H; ph++) {
+    for (int pw = 0; pw < sw && pw < W; pw++) {
+      // Taps of this phase: their transposed filter slices [N, C] stacked (frame taps outermost; in frame
+      // order for Winograd), and one chunk of N per tap of a row (per tap for the direct path).
+      int taps = 0, nch = 0, rowTaps = 0;
+      for (int t = 0; t < KH; t++) {
+        const int kh = wino ? KH - 1 - t : t;
+        if (!tap_used(ph, pt, kh, dh, sh)) continue;
+        const int qh = tap_shift(ph, pt, kh, dh, sh);
+        rowTaps = 0;
+        for (int kw = 0; kw < KW; kw++) {
+          if (!tap_used(pw, pl, kw, dw, sw)) continue;
+          const int qw = tap_shift(pw, pl, kw, dw, sw);
+          const float* f = filter + ((size_t)kh * KW + kw) * C * N;
+          float* dst = bt + (size_t)taps * N * C;
+          for (int c = 0; c < C; c++)
+            for (int n = 0; n < N; n++) dst[(size_t)n * C + c] = f[(size_t)c * N + n];
+          if (!wino) nch = add_chunk(chOff, chLen, nch, (qh * OWP + qw) * N, N);
+          else if (t == 0) nch = add_chunk(chOff, chLen, nch, qw * N, N);
+          taps++;
+          rowTaps++;
+        }
+      }
+      if (!taps || !rowTaps) continue;
+      const int nI = (H - ph + sh - 1) / sh, nJ = (W - pw + sw - 1) / sw;
+      if (wino) {
+        fc.in = in + (size_t)base * OWP * N;
+        fc.R = nJ;
+        fc.nch = nch;
+        fc.K = rowTaps * N;
+        for (int jj = 0; jj < nJ; jj++) {
+          aRow[jj] = (jj + padL) * N;
+          cRow[jj] = (pw + sw * jj) * C;
+        }
+        wino_conv(&fc, bt, (size_t)rowTaps * N * C, &wb);
+        continue;
+      }
+      int i = 0;
+      for (int b = 0; b < B; b++)
+        for (int ii = 0; ii < nI; ii++)
+          for (int jj = 0; jj < nJ; jj++, i++) {
+            aRow[i] = ((b * OHP + ii + padT) * OWP + jj + padL) * N;
+            cRow[i] = ((b * H + ph + sh * ii) * W + pw + sw * jj) * C;
+          }
+      gemm_ind(i, C, in, aRow, chOff, chLen, nch, bt, C, dx, cRow, 0, 0, pack);
+    }
+  }
+  return 0;
+}
+
+// dW [KH, KW, C, N] of y = conv(x [B, H, W, C], filter) from dy [B, OH, OW, N]: dW^T = dy^T @ patches with
+// patch panels packed straight from the padded input; 3-tap frame axes through Winograd (dU_i = V_i^T Z_i).
+// With work 0, returns the work floats needed.
+EXPORT(conv2d_backprop_filter)
+int conv2d_backprop_filter(const float* x, const float* dy, float* dW, int B, int H, int W, int C, int KH,
+                           int KW, int OH, int OW, int sh, int sw, int dh, int dw, int pt, int pl, int N,
+                           float* work) {
+  const int wino = use_wino(KH, sh, dh, OH);
+  const int nT = (OH + 3) / 4;
+  const int HP = max_i(padded_extent(H, OH, KH, sh, dh, pt), wino ? 4 * nT + 2 : 0);
+  const int WP = padded_extent(W, OW, KW, sw, dw, pl);
+  const int padded = HP != H || WP != W || pt || pl;
+  const int K = (wino ? 1 : KH) * KW * C;                 // patch length of one GEMM
+  const int rows = wino ? B * nT * OW : B * OH * OW;
+  Arena w = {work, 0};
+  float* xp = padded ? take(&w, (size_t)B * HP * WP * C) : 0;
+  int* bRow = take_i(&w, rows);
+  int* kmap = take_i(&w, K);
+  int* contiguous = take_i(&w, (K + NR - 1) / NR);
+  float* ct = take(&w, (size_t)(wino ? 6 : 1) * N * K);
+  float* panel = take(&w, (size_t)KC * NR);
+  float* V = wino ? take(&w, (size_t)6 * B * nT * WP * C) : 0;
+  float* Z = wino ? take(&w, (size_t)6 * rows * N) : 0;
+  if (!work) return (int)w.used;
+  if (padded) pad_copy(x, xp, B, H, W, C, HP, WP, pt, pl);
+  const float* in = padded ? xp : x;
+  for (int kh = 0, j = 0; kh < (wino ? 1 : KH); kh++)
+    for (int kw = 0; kw < KW; kw++)
+      for (int c = 0; c < C; c++) kmap[j++] = (kh * dh * WP + kw * dw) * C + c;
+  mark_contiguous(kmap, K, contiguous);
+  if (!wino) {
+    for (int b = 0, i = 0; b < B; b++)
+      for (int oh = 0; oh < OH; oh++)
+        for (int ow = 0; ow < OW; ow++) bRow[i++] = ((b * HP + oh * sh) * WP + ow * sw) * C;
+    gemm_wgrad(rows, N, K, dy, in, bRow, kmap, contiguous, ct, panel);
+    for (int j = 0; j < K; j++)
+      for (int n = 0; n < N; n++) dW[(size_t)j * N + n] = ct[(size_t)n * K + j];
+    return 0;
+  }
+  wino_input(in, (size_t)HP * WP * C, WP * C, B, nT, V);
+  // Z = A dy per tile (frames past OH are zero).
+  const size_t zPlane = (size_t)rows * N, rowF = (size_t)OW * N;
+  for (int b = 0; b < B; b++) {
+    for (int t = 0; t < nT; t++) {
+      const float* g = dy + ((size_t)b * OH + 4 * t) * rowF;
+      float* z = Z + ((size_t)b * nT + t) * rowF;
+      const int frames = min_i(4, OH - 4 * t);
+      for (size_t p = 0; p < rowF; p++) {
+        const float g0 = g[p], g1 = frames > 1 ? g[rowF + p] : 0.f, g2 = frames > 2 ? g[2 * rowF + p] : 0.f;
+        const float g3 = frames > 3 ? g[3 * rowF + p] : 0.f;
+        z[p] = g0;
+        z[zPlane + p] = g0 + g1 + g2 + g3;
+        z[2 * zPlane + p] = g0 - g1 + g2 - g3;
+        z[3 * zPlane + p] = g0 + 2 * g1 + 4 * g2 + 8 * g3;
+        z[4 * zPlane + p] = g0 - 2 * g1 + 4 * g2 - 8 * g3;
+        z[5 * zPlane + p] = g3;
+      }
+    }
+  }
+  for (int b = 0, i = 0; b < B; b++)
+    for (int t = 0; t < nT; t++)
+      for (int ow = 0; ow < OW; ow++) bRow[i++] = (b * nT + t) * WP * C + ow * sw * C;
+  const size_t vPlane = (size_t)B * nT * WP * C, cPlane = (size_t)N * K;
+  for (int i = 0; i < 6; i++) gemm_wgrad(rows, N, K, Z + i * zPlane, V + i * vPlane, bRow, kmap, contiguous, ct + i * cPlane, panel);
+  // dg = G^T dU, transposed back to [K, N] per frame tap.
+  for (int j = 0; j < K; j++) {
+    for (int n = 0; n < N; n++) {
+      const size_t o = (size_t)n * K + j;
+      const float u0 = ct[o], u1 = ct[cPlane + o], u2 = ct[2 * cPlane + o], u3 = ct[3 * cPlane + o];
+      const float u4 = ct[4 * cPlane + o], u5 = ct[5 * cPlane + o];
+      dW[(size_t)j * N + n] = u0 * 0.25f - (u1 + u2) / 6.f + (u3 + u4) / 24.f;
+      dW[((size_t)K + j) * N + n] = (u2 - u1) / 6.f + (u3 - u4) / 12.f;
+      dW[((size_t)2 * K + j) * N + n] = (u3 + u4 - u1 - u2) / 6.f + u5;
+    }
+  }
+  return 0;
 }
 
 // ---------------------------------------------------------------------------------------------
