@@ -53,6 +53,7 @@ export interface KernelExports {
     b2: number, step: number, rbc2: number, eps: number, l2: number, decay: number): void;
   prelu_forward(x: number, alpha: number, y: number, R: number, C: number, A: number): void;
   sum_rows(x: number, out: number, R: number, C: number): void;
+  sum_middle(x: number, out: number, O: number, R: number, I: number, scale: number): void;
   relu_backward(x: number, dy: number, dx: number, n: number): void;
   gelu_forward(x: number, y: number, n: number): void;
   gelu_backward(x: number, dy: number, dx: number, n: number): void;

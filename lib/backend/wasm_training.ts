@@ -277,24 +277,25 @@ function preluForward({ inputs, backend }: KernelArgs): tf.TensorInfo {
 }
 
 /**
- * Sum that reduces a leading run of axes (e.g. a bias gradient: [B, T, C] over [0, 1]) in one pass;
- * tfjs's wasm Sum transposes the reduced axes to the end first. Other reductions go to tfjs's kernel.
+ * Sum or Mean over one run of consecutive axes that stops before the last (a bias gradient: [B, T, C] over
+ * [0, 1]; global pooling: [B, H, W, C] over [1, 2]) in one pass; tfjs's wasm kernels transpose the reduced
+ * axes to the end first. Other reductions go to tfjs's kernel.
  */
-function makeSum(fallback: tf.KernelFunc) {
+function makeReduce(fallback: tf.KernelFunc, mean: boolean) {
   return (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
     const { inputs, backend, attrs } = args;
     const { x } = inputs;
     const rank = x.shape.length;
     const axes = (Array.isArray(attrs?.axis) ? attrs!.axis as number[] : [attrs?.axis as number]).map((a) => (a < 0 ? a + rank : a))
       .sort((a, b) => a - b);
-    const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
-    if (x.dtype !== 'float32' || !leading) return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
+    const run = axes.length > 0 && axes.every((a, i) => a === axes[0] + i) && axes[axes.length - 1] < rank - 1;
+    if (x.dtype !== 'float32' || !run) return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
     const be = backend as WasmBackend, km = kernelModule(be);
-    const rest = x.shape.slice(axes.length);
-    const C = size(rest);
-    const outShape = attrs?.keepDims ? [...axes.map(() => 1), ...rest] : rest;
+    const first = axes[0], end = axes[axes.length - 1] + 1;
+    const O = size(x.shape.slice(0, first)), R = size(x.shape.slice(first, end)), I = size(x.shape.slice(end));
+    const outShape = attrs?.keepDims ? x.shape.map((d, i) => (i >= first && i < end ? 1 : d)) : [...x.shape.slice(0, first), ...x.shape.slice(end)];
     const out = be.makeOutput(outShape, 'float32');
-    km.k.sum_rows(km.ptr(x), km.ptr(out), size(x.shape) / C, C);
+    km.k.sum_middle(km.ptr(x), km.ptr(out), O, R, I, mean ? 1 / R : 1);
     return out;
   };
 }
@@ -485,7 +486,7 @@ let registered = false;
 /** Names of the wasm kernels slimspeech registers (replacing tfjs's where one exists). */
 export const WASM_TRAINING_KERNELS = [
   'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter',
-  'DepthwiseConv2dNativeBackpropInput', 'BatchMatMul', 'UnsortedSegmentSum', 'MaxPoolGrad', 'AvgPoolGrad', 'Identity', 'Sum', 'Conv2D', 'FusedConv2D', '_FusedMatMul', 'Add', 'Concat', 'SplitV',
+  'DepthwiseConv2dNativeBackpropInput', 'BatchMatMul', 'UnsortedSegmentSum', 'MaxPoolGrad', 'AvgPoolGrad', 'Identity', 'Sum', 'Mean', 'Conv2D', 'FusedConv2D', '_FusedMatMul', 'Add', 'Concat', 'SplitV',
   ...Object.values(FUSED),
 ];
 
@@ -538,8 +539,10 @@ export async function registerWasmTraining(): Promise<void> {
       const stock = tf.getKernel(name, 'wasm');
       if (stock) register(name, make(stock.kernelFunc) as unknown as tf.KernelFunc);
     }
-    const stockSum = tf.getKernel('Sum', 'wasm');
-    if (stockSum) register('Sum', makeSum(stockSum.kernelFunc) as unknown as tf.KernelFunc);
+    for (const name of ['Sum', 'Mean']) {
+      const stock = tf.getKernel(name, 'wasm');
+      if (stock) register(name, makeReduce(stock.kernelFunc, name === 'Mean') as unknown as tf.KernelFunc);
+    }
     register(FUSED.lstm, lstm as unknown as tf.KernelFunc);
     register(FUSED.lstmGrad, lstmGrad as unknown as tf.KernelFunc);
     const stock = tf.getKernel('BatchMatMul', 'wasm');

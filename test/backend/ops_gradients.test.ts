@@ -57,6 +57,8 @@ function forward(c: Case): { args: tf.Tensor[]; f: (...a: tf.Tensor[]) => tf.Ten
       };
     case 'sum':
       return { args: [F(c, 'x')], grads: ['dx'], f: (x) => tf.sum(x, c.axes as number[], c.keepDims as boolean) };
+    case 'mean':
+      return { args: [F(c, 'x')], grads: ['dx'], f: (x) => tf.mean(x, c.axes as number[], c.keepDims as boolean) };
     case 'concat': {
       const parts = (c.parts as FixtureTensor[]).map(fromFixture);
       return { args: parts, grads: parts.map((_, i) => `dpart${i}`), f: (...xs) => tf.concat(xs, c.axis as number) };

@@ -130,12 +130,12 @@ def binary_case(name, op, a_shape, b_shape):
     return {'name': name, 'op': op, 'a': T(a), 'b': T(b), 'y': T(y), 'r': T(rr), 'da': T(a.grad), 'db': T(b.grad)}
 
 
-def sum_case(name, shape, axes, keep):
+def sum_case(name, shape, axes, keep, op='sum'):
     x = torch.randn(*shape, requires_grad=True)
-    y = x.sum(dim=tuple(axes), keepdim=keep)
+    y = (x.mean if op == 'mean' else x.sum)(dim=tuple(axes), keepdim=keep)
     rr = torch.randn(*y.shape)
     (y * rr).sum().backward()
-    return {'name': name, 'op': 'sum', 'axes': axes, 'keepDims': keep, 'x': T(x), 'y': T(y), 'r': T(rr), 'dx': T(x.grad)}
+    return {'name': name, 'op': op, 'axes': axes, 'keepDims': keep, 'x': T(x), 'y': T(y), 'r': T(rr), 'dx': T(x.grad)}
 
 
 def concat_case(name, shapes, axis):
@@ -190,6 +190,8 @@ cases = [
     conv_case('depthwise 3x3 same', [2, 8, 9, 4], [3, 3, 4, 1], 1, 'same', depthwise=True),
     conv_case('depthwise multiplier 2 stride 2', [2, 9, 8, 3], [3, 3, 3, 2], 2, 'valid', depthwise=True),
     conv_case('depthwise dilation 2 same', [2, 9, 10, 5], [3, 3, 5, 1], 1, 'same', 2, depthwise=True),
+    conv_case('depthwise 3x3 stride 2 same, 8 channels', [2, 9, 8, 8], [3, 3, 8, 1], 2, 'same', depthwise=True),
+    conv_case('depthwise 1-D dilation 4, 8 channels', [2, 1, 40, 8], [1, 3, 8, 1], 1, 'same', [1, 4], depthwise=True),
     conv_case('depthwise 1-D dilation 8 (TCN)', [2, 1, 50, 6], [1, 3, 6, 1], 1, 'same', [1, 8], depthwise=True),
     transpose_case('conv2dTranspose stride 2 same', [2, 5, 4, 3], [3, 3, 2, 3], 2, 'same', [10, 8]),
     transpose_case('conv2dTranspose stride 2 valid', [2, 5, 4, 3], [3, 3, 2, 3], 2, 'valid', [11, 9]),
@@ -209,6 +211,8 @@ cases = [
     binary_case('minimum broadcast both ways', 'minimum', [4, 1, 3], [1, 2, 3]),
     binary_case('squaredDifference broadcast', 'squaredDifference', [2, 3, 4], [4]),
     sum_case('sum over leading axes (bias gradient)', [3, 40, 6], [0, 1], False),
+    sum_case('mean over time and frequency (global pooling)', [3, 7, 5, 8], [1, 2], False, 'mean'),
+    sum_case('sum over middle axes keepDims', [2, 4, 6, 3], [1, 2], True),
     sum_case('sum over axis 0 keepDims', [7, 5], [0], True),
     sum_case('sum over a middle axis', [3, 4, 5], [1], False),
     concat_case('concat on channels (skip connection)', [[2, 5, 3, 4], [2, 5, 3, 6]], 3),

@@ -807,6 +807,42 @@ void depthwise_backprop_filter(const float* x, const float* dy, float* dw_out, i
                                int pt, int pl) {
   const int CM = C * M;
   __builtin_memset(dw_out, 0, sizeof(float) * (size_t)KH * KW * CM);
+  if (M == 1 && C % 4 == 0 && KW <= 64) {
+    // Per output row and 4 channels, each tap's sum over the row stays in a register; the valid output
+    // columns of each tap are worked out once.
+    int owLo[64], owHi[64];
+    for (int kw = 0; kw < KW; kw++) {
+      const int off = kw * dw - pl;                        // iw = ow * sw + off
+      int lo = 0;
+      while (lo < OW && lo * sw + off < 0) lo++;
+      int hi = OW;
+      while (hi > lo && (hi - 1) * sw + off >= W) hi--;
+      owLo[kw] = lo;
+      owHi[kw] = hi;
+    }
+    for (int b = 0; b < B; b++) {
+      for (int oh = 0; oh < OH; oh++) {
+        const float* g = dy + ((size_t)b * OH + oh) * OW * C;
+        for (int kh = 0; kh < KH; kh++) {
+          const int ih = oh * sh - pt + kh * dh;
+          if (ih < 0 || ih >= H) continue;
+          const float* xr = x + ((size_t)b * H + ih) * W * C;
+          for (int kw = 0; kw < KW; kw++) {
+            float* acc = dw_out + ((size_t)kh * KW + kw) * C;
+            const int off = kw * dw - pl;
+            for (int c = 0; c < C; c += 4) {
+              v128_t s = wasm_f32x4_splat(0.f);
+              for (int ow = owLo[kw]; ow < owHi[kw]; ow++) {
+                s = FMA(s, wasm_v128_load(xr + (size_t)(ow * sw + off) * C + c), wasm_v128_load(g + (size_t)ow * C + c));
+              }
+              wasm_v128_store(acc + c, wasm_f32x4_add(wasm_v128_load(acc + c), s));
+            }
+          }
+        }
+      }
+    }
+    return;
+  }
   for (int b = 0; b < B; b++) {
     for (int oh = 0; oh < OH; oh++) {
       for (int ow = 0; ow < OW; ow++) {
@@ -840,6 +876,35 @@ void depthwise_backprop_input(const float* dy, const float* filter, float* dx, i
                               int M, int KH, int KW, int OH, int OW, int sh, int sw, int dh, int dw,
                               int pt, int pl) {
   const int CM = C * M;
+  if (M == 1 && C % 4 == 0 && KH * KW <= 256) {
+    // Gather form: each input position sums its taps in registers and is written once.
+    int fo[256], go[256];
+    for (int b = 0; b < B; b++) {
+      for (int ih = 0; ih < H; ih++) {
+        for (int iw = 0; iw < W; iw++) {
+          int n = 0;
+          for (int kh = 0; kh < KH; kh++) {
+            const int th = ih + pt - kh * dh;
+            if (th < 0 || th % sh || th / sh >= OH) continue;
+            for (int kw = 0; kw < KW; kw++) {
+              const int tw = iw + pl - kw * dw;
+              if (tw < 0 || tw % sw || tw / sw >= OW) continue;
+              fo[n] = (kh * KW + kw) * C;
+              go[n] = ((b * OH + th / sh) * OW + tw / sw) * C;
+              n++;
+            }
+          }
+          float* o = dx + (((size_t)b * H + ih) * W + iw) * C;
+          for (int c = 0; c < C; c += 4) {
+            v128_t s = wasm_f32x4_splat(0.f);
+            for (int t = 0; t < n; t++) s = FMA(s, wasm_v128_load(filter + fo[t] + c), wasm_v128_load(dy + go[t] + c));
+            wasm_v128_store(o + c, s);
+          }
+        }
+      }
+    }
+    return;
+  }
   __builtin_memset(dx, 0, sizeof(float) * (size_t)B * H * W * C);
   for (int b = 0; b < B; b++) {
     for (int oh = 0; oh < OH; oh++) {
@@ -1381,6 +1446,17 @@ EXPORT(sum_rows)
 void sum_rows(const float* x, float* out, int R, int C) {
   __builtin_memset(out, 0, sizeof(float) * C);
   for (int r = 0; r < R; r++) add_into(out, x + (size_t)r * C, C);
+}
+
+// out[o, i] = scale * sum over r of x[o, r, i]: a reduction over a run of axes that ends before the last
+// (pooling over time and frequency, means) without a transpose.
+EXPORT(sum_middle)
+void sum_middle(const float* x, float* out, int O, int R, int I, float scale) {
+  for (int o = 0; o < O; o++) {
+    float* dst = out + (size_t)o * I;
+    sum_rows(x + (size_t)o * R * I, dst, R, I);
+    if (scale != 1.f) for (int i = 0; i < I; i++) dst[i] *= scale;
+  }
 }
 
 // Concatenation and split along the last axis, row by row: out [R, sum(w)] from parts [R, w_p] (or back).
