@@ -17,8 +17,9 @@ export function scaledDotProductAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tens
   const B = q.shape[0] as number, T = q.shape[1] as number, S = k.shape[1] as number;
   return tf.tidy(() => {
     const split = (t: tf.Tensor, L: number) => tf.reshape(tf.transpose(tf.reshape(t, [B, L, H, d]), [0, 2, 1, 3]), [B * H, L, d]);
-    const qh = split(q, T), kh = split(k, S), vh = split(v, S);                   // [B*H, L, d]
-    let scores = tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(d));          // [B*H, T, S]
+    // Scaling the queries (as torch does) costs d / S of scaling the scores.
+    const qh = split(tf.mul(q, 1 / Math.sqrt(d)), T), kh = split(k, S), vh = split(v, S);   // [B*H, L, d]
+    let scores = tf.matMul(qh, kh, false, true);                                    // [B*H, T, S]
     if (opts.attnMask) scores = tf.add(scores, opts.attnMask);
     if (opts.keyPaddingMask) {
       const m = tf.reshape(tf.tile(tf.expandDims(tf.cast(opts.keyPaddingMask, 'float32'), 1), [1, H, 1]), [B * H, 1, S]);

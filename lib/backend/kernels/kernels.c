@@ -1499,16 +1499,62 @@ static inline float erf_f(float x) {
   return x < 0 ? -y : y;
 }
 
+// Four-lane exp_f and erf_f (same approximations).
+static inline v128_t exp_v(v128_t x) {
+  x = wasm_f32x4_min(wasm_f32x4_max(x, wasm_f32x4_splat(-87.f)), wasm_f32x4_splat(88.f));
+  const v128_t k = wasm_f32x4_floor(wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504f)), wasm_f32x4_splat(0.5f)));
+  const v128_t r = wasm_f32x4_sub(wasm_f32x4_sub(x, wasm_f32x4_mul(k, wasm_f32x4_splat(0.693145752f))),
+                                  wasm_f32x4_mul(k, wasm_f32x4_splat(1.42860677e-6f)));
+  v128_t p = wasm_f32x4_splat(1.f / 5040.f);
+  p = FMA(wasm_f32x4_splat(1.f / 720.f), p, r);
+  p = FMA(wasm_f32x4_splat(1.f / 120.f), p, r);
+  p = FMA(wasm_f32x4_splat(1.f / 24.f), p, r);
+  p = FMA(wasm_f32x4_splat(1.f / 6.f), p, r);
+  p = FMA(wasm_f32x4_splat(0.5f), p, r);
+  p = FMA(wasm_f32x4_splat(1.f), p, r);
+  p = FMA(wasm_f32x4_splat(1.f), p, r);
+  const v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(k), wasm_i32x4_splat(127)), 23);
+  return wasm_f32x4_mul(p, scale);
+}
+
+static inline v128_t erf_v(v128_t x) {
+  const v128_t a = wasm_f32x4_abs(x);
+  const v128_t t = wasm_f32x4_div(wasm_f32x4_splat(1.f), FMA(wasm_f32x4_splat(1.f), wasm_f32x4_splat(0.3275911f), a));
+  v128_t poly = wasm_f32x4_splat(1.061405429f);
+  poly = FMA(wasm_f32x4_splat(-1.453152027f), poly, t);
+  poly = FMA(wasm_f32x4_splat(1.421413741f), poly, t);
+  poly = FMA(wasm_f32x4_splat(-0.284496736f), poly, t);
+  poly = FMA(wasm_f32x4_splat(0.254829592f), poly, t);
+  poly = wasm_f32x4_mul(poly, t);
+  const v128_t y = wasm_f32x4_sub(wasm_f32x4_splat(1.f), wasm_f32x4_mul(poly, exp_v(wasm_f32x4_neg(wasm_f32x4_mul(a, a)))));
+  // Sign of x onto y (y >= 0).
+  return wasm_v128_or(y, wasm_v128_and(x, wasm_i32x4_splat((int)0x80000000)));
+}
+
 // GELU (exact form): y = 0.5 x (1 + erf(x / sqrt 2)).
 EXPORT(gelu_forward)
 void gelu_forward(const float* x, float* y, int n) {
-  for (int i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.f + erf_f(x[i] * 0.70710678f));
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t v = wasm_v128_load(x + i);
+    const v128_t e = erf_v(wasm_f32x4_mul(v, wasm_f32x4_splat(0.70710678f)));
+    wasm_v128_store(y + i, wasm_f32x4_mul(wasm_f32x4_mul(wasm_f32x4_splat(0.5f), v), wasm_f32x4_add(wasm_f32x4_splat(1.f), e)));
+  }
+  for (; i < n; i++) y[i] = 0.5f * x[i] * (1.f + erf_f(x[i] * 0.70710678f));
 }
 
 // dx = dy * (0.5 (1 + erf(x / sqrt 2)) + x exp(-x^2 / 2) / sqrt(2 pi)).
 EXPORT(gelu_backward)
 void gelu_backward(const float* x, const float* dy, float* dx, int n) {
-  for (int i = 0; i < n; i++) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t v = wasm_v128_load(x + i);
+    const v128_t cdf = wasm_f32x4_mul(wasm_f32x4_splat(0.5f),
+                                      wasm_f32x4_add(wasm_f32x4_splat(1.f), erf_v(wasm_f32x4_mul(v, wasm_f32x4_splat(0.70710678f)))));
+    const v128_t pdf = wasm_f32x4_mul(exp_v(wasm_f32x4_mul(wasm_f32x4_splat(-0.5f), wasm_f32x4_mul(v, v))), wasm_f32x4_splat(0.39894228f));
+    wasm_v128_store(dx + i, wasm_f32x4_mul(wasm_v128_load(dy + i), FMA(cdf, v, pdf)));
+  }
+  for (; i < n; i++) {
     const float v = x[i];
     dx[i] = dy[i] * (0.5f * (1.f + erf_f(v * 0.70710678f)) + v * exp_f(-0.5f * v * v) * 0.39894228f);
   }
