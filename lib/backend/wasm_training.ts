@@ -28,16 +28,14 @@ function isPointwise(ci: Conv2DInfo): boolean {
 type ConvArgs = [number, number, number, number, number, number, number, number, number, number, number, number,
   number, number, number];
 
-/** B, H, W, Cin, KH, KW, OH, OW, strides, dilations, pad top/left, Cout: the kernels' shared geometry. */
+/**
+ * B, H, W, Cin, KH, KW, OH, OW, strides, dilations, pad top/left, Cout: the convolution kernels' geometry.
+ * Each kernel called with a work pointer of 0 only returns the scratch floats it needs.
+ */
 function convArgs(ci: Conv2DInfo): ConvArgs {
   return [ci.batchSize, ci.inHeight, ci.inWidth, ci.inChannels, ci.filterHeight, ci.filterWidth, ci.outHeight,
     ci.outWidth, ci.strideHeight, ci.strideWidth, ci.dilationHeight, ci.dilationWidth, ci.padInfo.top,
     ci.padInfo.left, ci.outChannels];
-}
-
-/** A work block of the floats a convolution kernel reports needing (each kernel called with work 0 only counts). */
-function convWork(km: ReturnType<typeof kernelModule>, floats: number): number {
-  return km.scratchFloats(1, floats);
 }
 
 /** dW [KH, KW, Cin, Cout] by implicit GEMM (dW^T = dy^T @ patches, panels packed from the input). */
@@ -54,7 +52,7 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): tf.Tensor
     return out;
   }
   const need = km.k.conv2d_backprop_filter(0, 0, 0, ...convArgs(ci), 0);
-  km.k.conv2d_backprop_filter(km.ptr(x), km.ptr(dy), km.ptr(out), ...convArgs(ci), convWork(km, need));
+  km.k.conv2d_backprop_filter(km.ptr(x), km.ptr(dy), km.ptr(out), ...convArgs(ci), km.scratchFloats(1, need));
   return out;
 }
 
@@ -72,7 +70,7 @@ function conv2DBackpropInput({ inputs, backend, attrs }: KernelArgs): tf.TensorI
     return out;
   }
   const need = km.k.conv2d_backprop_input(0, 0, 0, ...convArgs(ci), 0);
-  km.k.conv2d_backprop_input(km.ptr(dy), km.ptr(filter), km.ptr(out), ...convArgs(ci), convWork(km, need));
+  km.k.conv2d_backprop_input(km.ptr(dy), km.ptr(filter), km.ptr(out), ...convArgs(ci), km.scratchFloats(1, need));
   return out;
 }
 
@@ -326,7 +324,7 @@ function makeConv2D(fallback: tf.KernelFunc, fused: boolean) {
       } else {
         const need = km.k.conv2d_forward(0, 0, 0, 0, ...convArgs(ci), act, alpha, 0);
         km.k.conv2d_forward(km.ptr(x), km.ptr(filter), bias ? km.ptr(bias) : 0, km.ptr(out), ...convArgs(ci), act, alpha,
-          convWork(km, need));
+          km.scratchFloats(1, need));
       }
       return out;
     }
