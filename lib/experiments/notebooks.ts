@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { packageRoot } from '../util/package_root';
@@ -38,20 +38,31 @@ function defaultPython(): string {
 }
 
 /**
- * Installs the tslab kernel spec into a private Jupyter data folder (`<dir>/share/jupyter/kernels/tslab`)
+ * Writes the tslab kernel spec into a private Jupyter data folder (`<dir>/share/jupyter/kernels/tslab`)
  * pointing at this package's tslab binary, and returns the folder to put on JUPYTER_PATH. Nothing is
- * written to the user's own Jupyter configuration.
+ * written to the user's own Jupyter configuration. The spec is the kernel.json `tslab install` writes
+ * (written here directly: tslab's installer needs IPython, which executing a notebook does not).
  */
-export function installTslabKernel(dir: string, python = defaultPython()): string {
-  const root = packageRoot();
-  const tslab = path.join(root, 'node_modules', '.bin', 'tslab');
-  if (!fs.existsSync(tslab)) throw new Error(`tslab is not installed (${tslab} missing): run npm install`);
-  const spec = path.join(dir, 'share', 'jupyter', 'kernels', 'tslab', 'kernel.json');
-  if (!fs.existsSync(spec)) {
-    execFileSync(tslab, ['install', '--prefix', dir, '--python', python, '--binary', tslab], { stdio: 'pipe' });
-  }
-  if (!fs.existsSync(spec)) throw new Error(`tslab install did not create ${spec}`);
+export function installTslabKernel(dir: string): string {
+  const tslab = tslabBinary();
+  const specDir = path.join(dir, 'share', 'jupyter', 'kernels', 'tslab');
+  fs.mkdirSync(specDir, { recursive: true });
+  const spec = { argv: [tslab, 'kernel', '--config-path', '{connection_file}'], display_name: 'TypeScript', language: 'typescript' };
+  fs.writeFileSync(path.join(specDir, 'kernel.json'), JSON.stringify(spec, null, 1));
   return path.join(dir, 'share', 'jupyter');
+}
+
+/** The tslab executable this package depends on (resolved as Node resolves the package). */
+export function tslabBinary(): string {
+  let pkg: string;
+  try {
+    pkg = require.resolve('tslab/package.json', { paths: [packageRoot()] });
+  } catch {
+    throw new Error('tslab is not installed: run npm install (slimspeech depends on it to execute notebooks)');
+  }
+  const bin = path.join(path.dirname(pkg), 'bin', 'tslab');
+  if (!fs.existsSync(bin)) throw new Error(`tslab is installed at ${path.dirname(pkg)} but ${bin} is missing`);
+  return bin;
 }
 
 /**
@@ -65,14 +76,14 @@ export function runNotebooks(opts: RunNotebooksOptions = {}): NotebookRun[] {
   const python = opts.python ?? defaultPython();
   const outDir = path.resolve(opts.outDir ?? 'out/notebooks');
   fs.mkdirSync(outDir, { recursive: true });
-  const nbs = opts.notebooks ?? fs.readdirSync(path.join(root, 'notebooks')).filter((f) => f.endsWith('.ipynb')).sort()
+  const nbs = opts.notebooks?.map((p) => path.resolve(p)) ?? fs.readdirSync(path.join(root, 'notebooks')).filter((f) => f.endsWith('.ipynb')).sort()
     .map((f) => path.join(root, 'notebooks', f));
   const probe = spawnSync(python, ['-c', 'import nbconvert, nbclient, jupyter_client'], { encoding: 'utf8' });
   if (probe.status !== 0) {
     throw new Error(`${python} lacks jupyter nbconvert/nbclient (${(probe.stderr || '').trim().split('\n').pop()}); ` +
       'on Debian: apt-get install jupyter-nbconvert python3-nbclient (npm run setup-tests does it)');
   }
-  const jupyterPath = installTslabKernel(path.join(outDir, '.jupyter'), python);
+  const jupyterPath = installTslabKernel(path.join(outDir, '.jupyter'));
   const env = {
     ...process.env, JUPYTER_PATH: jupyterPath, JUPYTER_DATA_DIR: path.join(outDir, '.jupyter', 'data'),
     JUPYTER_RUNTIME_DIR: path.join(outDir, '.jupyter', 'runtime'), SLIMSPEECH_PRESET: opts.preset ?? 'default',
