@@ -59,7 +59,7 @@ export type DisplayOptions = HtmlOptions;
 
 /**
  * Shows one or several figures inline in a tslab notebook: `plot.display(await plot.pareto(...))`.
- * The first call in a kernel session also sends plotly.js (about 10 MB, from the plotly.js-dist package,
+ * The first call in a kernel session also sends plotly.js (about 4.6 MB minified, from the plotly.js-dist-min package,
  * offline) in the same output; later figures use the Plotly already loaded on the page, so only that
  * first output is heavy. An exported notebook (nbconvert --to html) renders offline, since the bundle is
  * in its first plot's output. Outside a tslab kernel it shows nothing and prints a note (silenced by

@@ -19,16 +19,16 @@ const READY_EVENT = 'slimspeech:plotly-ready';
 let loaderCache: { js: string; version: string } | undefined;
 
 /**
- * The plotly.js bundle of the plotly.js-dist package (offline, never a CDN) wrapped so that it always
+ * The minified plotly.js bundle of the plotly.js-dist-min package (offline, never a CDN) wrapped so that it always
  * sets window.Plotly: plotly's UMD header registers an anonymous AMD module instead when a global
  * `define` exists (Jupyter's require.js), so the wrapper shadows `define`, `exports` and `module` with
  * undefined. It leaves an already loaded Plotly in place, then fires READY_EVENT on window.
  */
 export function plotlyLoader(): { js: string; version: string } {
   if (loaderCache) return loaderCache;
-  const pkg = require.resolve('plotly.js-dist/package.json');
+  const pkg = require.resolve('plotly.js-dist-min/package.json');
   const version = String(JSON.parse(fs.readFileSync(pkg, 'utf8')).version);
-  const bundle = fs.readFileSync(path.join(path.dirname(pkg), 'plotly.js'), 'utf8');
+  const bundle = fs.readFileSync(path.join(path.dirname(pkg), 'plotly.min.js'), 'utf8');
   const js = `/* plotly.js ${version} (MIT, Plotly, Inc.), wrapped by slimspeech to set window.Plotly under AMD loaders */\n` +
     '(function (define, exports, module) {\n' +
     'if (window.Plotly && window.Plotly.newPlot) return;\n' +
@@ -38,7 +38,7 @@ export function plotlyLoader(): { js: string; version: string } {
   return loaderCache;
 }
 
-/** The plotly.js loader as an inline <script> element (about 10 MB). */
+/** The plotly.js loader as an inline <script> element (about 4.6 MB). */
 export function plotlyScript(): string {
   // '</script' inside the bundle would end the element early; '<\/script' is the same JavaScript.
   return `<script>${plotlyLoader().js.replace(/<\/script/gi, '<\\/script')}</script>`;

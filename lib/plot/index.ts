@@ -1,7 +1,7 @@
 /**
  * The plot namespace of slimspeech (DESIGN.md, "Plots"): figure helpers that return plain Plotly JSON
  * (`Figure`), `display` to show figures inline in a tslab notebook, and `savePlot` / `toHtml` for
- * standalone HTML. plotly.js comes from the plotly.js-dist package and is never fetched from a CDN.
+ * standalone HTML. plotly.js comes from the plotly.js-dist-min package and is never fetched from a CDN.
  * Beside figures: `audio` players (WAV data URIs, playable offline) and `table`s of records.
  *
  * Every figure helper is async: any numeric argument may be a tf.Tensor, read with `await t.data()` (and

@@ -10,7 +10,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'slimspeech-plot-html-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const fig = (title: string): Figure => ({ data: [{ type: 'scatter', y: [1, 2] }], layout: { title: { text: title } } });
-const PLOTLY_VERSION = JSON.parse(fs.readFileSync(require.resolve('plotly.js-dist/package.json'), 'utf8')).version as string;
+const PLOTLY_VERSION = JSON.parse(fs.readFileSync(require.resolve('plotly.js-dist-min/package.json'), 'utf8')).version as string;
 
 test('figureJson rounds non-integers to `precision` digits, keeps integers, turns typed arrays into arrays', () => {
   const f: Figure = { data: [{ type: 'scatter', x: [1, 2], y: Float32Array.of(0.5, 0.25) as unknown as number[], z: [[1 / 3]] }], layout: {} };
@@ -41,8 +41,8 @@ test('figureHtml gives every figure its own div id and draws with the page\'s Pl
   assert.throws(() => figureHtml({ data: 1 } as unknown as Figure), /fig: expected a Figure \{data: Trace\[\], layout\}/);
 });
 
-test('plotlyScript wraps the whole plotly.js-dist bundle so it sets window.Plotly under require.js', () => {
-  const bundle = fs.readFileSync(require.resolve('plotly.js-dist/plotly.js'), 'utf8');
+test('plotlyScript wraps the whole plotly.js-dist-min bundle so it sets window.Plotly under require.js', () => {
+  const bundle = fs.readFileSync(require.resolve('plotly.js-dist-min/plotly.min.js'), 'utf8');
   const s = plotlyScript();
   assert.ok(s.length > bundle.length);
   assert.equal(plotlyLoader().version, PLOTLY_VERSION);
