@@ -5,7 +5,7 @@ import { display, injectPlotly } from '../../lib/plot/display';
 import { startFakeTslab } from './fake_tslab';
 
 const fig: Figure = { data: [{ type: 'scatter', y: [1, 3, 2] }], layout: {} };
-const BUNDLE_MARK = 'webpackUniversalModuleDefinition';
+const BUNDLE_MARK = '* plotly.js v';
 
 function captureWarnings(fn: () => void): string[] {
   const warnings: string[] = [];
