@@ -9,6 +9,7 @@ import { clipByGlobalNorm } from './clip';
 import { Progress, ProgressMode } from './progress';
 import { EpochRecord, History, StepRecord } from './history';
 import { readCheckpoint, writeCheckpoint } from './checkpoint';
+import { batchSizeOf, MicroBatch, microBatchRanges, planMicroBatch, sliceBatch, slicedTensors, WASM_HEAP_BYTES } from './micro_batch';
 
 /** What a step function returns: the loss to minimise, and optionally named terms to log. */
 export interface StepOutput {
@@ -77,6 +78,38 @@ export interface FitOptions<B> {
   label?: string;
   /** Dispose each batch's tensors after its step. Default true. */
   disposeBatches?: boolean;
+  /**
+   * Run each batch as micro-batches of at most this many items, accumulating their gradients into one
+   * optimizer step: the step's loss on items [s, e) of a batch of n is weighted by (e - s) / n, so for a
+   * loss that is a mean over items the step equals the whole batch's exactly, except that batch norm then
+   * normalises over each micro-batch instead of the batch. Every micro-batch of a batch gets the same
+   * `ctx.rng` (so a sandwich rule draws the same widths for all of them; dropout masks repeat). 'auto':
+   * on the wasm backend, whose heap stops at 4 GB, the largest micro-batch the heap is estimated to hold
+   * (two small probe steps measure the step's peak memory per item; see train.planMicroBatch), with a
+   * line saying so when the batch is cut; the whole batch on other backends. Default: the whole batch.
+   */
+  microBatch?: MicroBatch;
+  /** The memory budget of microBatch 'auto', in bytes. Default 90% of the wasm heap's 4 GB. */
+  memoryBudget?: number;
+  /** Items [start, end) of a batch, for micro-batches. Default train.sliceBatch (tensors sliced on axis 0). */
+  sliceBatch?: (batch: B, size: number, start: number, end: number) => B;
+  /**
+   * Plain text lines for a log file: where training resumed, the micro-batch chosen, one line per epoch.
+   * They are written whatever the progress display. Default: none.
+   */
+  log?: (line: string) => void;
+  /** Called once, before training continues, when a checkpoint was found and loaded. */
+  onResume?: (info: ResumeInfo) => void;
+}
+
+/** Where {@link fit} resumed from, when it found a checkpoint (see FitOptions.onResume). */
+export interface ResumeInfo {
+  file: string;
+  /** The epoch (1-based) and batch index within it where training continued. */
+  epoch: number;
+  batchIndex: number;
+  /** Optimizer steps already taken. */
+  step: number;
 }
 
 /** Raised when a loss or gradient is NaN or infinite; training stops and the last checkpoint stays intact. */
@@ -129,7 +162,7 @@ export async function fit<B>(opts: FitOptions<B>): Promise<History> {
   let globalStep = 0;
   let resumedSums: { sums: Record<string, number>; counted: number } | undefined;
   const ckptFile = opts.checkpoint ? path.join(opts.checkpoint.dir, CKPT) : undefined;
-  const progress = new Progress(opts.label ?? 'train', opts.epochs, opts.progress ?? 'auto');
+  const progress = new Progress(opts.label ?? 'train', opts.epochs, opts.progress ?? 'auto', undefined, opts.log);
 
   if (ckptFile && (opts.checkpoint!.resume ?? true) && fs.existsSync(ckptFile)) {
     const ck = readCheckpoint(ckptFile);
@@ -148,7 +181,9 @@ export async function fit<B>(opts: FitOptions<B>): Promise<History> {
     skipBatches = ck.meta.batchIndex as number;
     globalStep = ck.meta.globalStep as number;
     resumedSums = ck.meta.epochSums as typeof resumedSums;
-    progress.message(`resumed from ${ckptFile} at epoch ${epoch}, step ${globalStep}`);
+    opts.onResume?.({ file: ckptFile, epoch, batchIndex: skipBatches, step: globalStep });
+    progress.message(`${opts.label ?? 'train'}: resumed from ${ckptFile} at epoch ${epoch}, batch ${skipBatches}, ` +
+      `after ${globalStep} optimizer step(s)`);
   }
 
   const save = async (batchIndex: number, ep: number, epochSums?: { sums: Record<string, number>; counted: number }) => {
@@ -164,6 +199,44 @@ export async function fit<B>(opts: FitOptions<B>): Promise<History> {
 
   let stepsPerEpoch = opts.stepsPerEpoch;
   let stopped = false;
+  const slice = opts.sliceBatch ?? sliceBatch;
+  let microLimit: number | undefined = typeof opts.microBatch === 'number' ? Math.max(1, Math.floor(opts.microBatch)) : undefined;
+  let planned = opts.microBatch !== 'auto';
+
+  // One forward and backward pass of the step on the items [0, n) of `batch`, returning the engine's peak
+  // tensor bytes; buffers (batch-norm statistics) are restored afterwards, so the probe changes nothing.
+  const probePeak = async (batch: B, size: number, n: number): Promise<number> => {
+    const buffers = Object.values(modules).flatMap((m) => m.namedBuffers().map(([, v]) => v));
+    const saved = buffers.map((v) => tf.clone(v));
+    const part = slice(batch, size, 0, n);
+    try {
+      const info = await tf.profile(() => {
+        const { value, grads } = tf.variableGrads(() => {
+          const out = opts.step(part, { training: true, rng: new Rng(`${seed}/micro-batch-probe`) }, { epoch, step: globalStep, batchIndex: 0 });
+          return out instanceof tf.Tensor ? out : out.loss;
+        }, vars);
+        tf.dispose([value, ...Object.values(grads)]);
+      });
+      return info.peakBytes;
+    } finally {
+      buffers.forEach((v, i) => v.assign(saved[i]));
+      tf.dispose([...saved, ...slicedTensors(part, batch)]);
+    }
+  };
+  const planFor = async (batch: B, size: number): Promise<void> => {
+    planned = true;
+    if (tf.getBackend() !== 'wasm' || size < 2) return;
+    const [n1, n2] = size >= 8 ? [2, 4] : [1, 2];
+    const p1 = await probePeak(batch, size, n1);
+    const p2 = await probePeak(batch, size, n2);
+    const plan = planMicroBatch(size, n1, p1, n2, p2, opts.memoryBudget ?? 0.9 * WASM_HEAP_BYTES);
+    if (plan.microBatch < size) {
+      microLimit = plan.microBatch;
+      progress.message(`${opts.label ?? 'train'}: a batch of ${size} does not fit the wasm heap (about ` +
+        `${((plan.fixedBytes + plan.bytesPerItem * size) / 1024 ** 3).toFixed(1)} GB at the peak of a step): running it as ` +
+        `micro-batches of ${plan.microBatch} with accumulated gradients (same optimizer steps; batch norm sees the micro-batches)`);
+    }
+  };
   try {
   for (; epoch <= opts.epochs && !stopped; epoch++) {
     progress.startEpoch();
@@ -239,22 +312,39 @@ export async function fit<B>(opts: FitOptions<B>): Promise<History> {
         continue;
       }
       const info: StepInfo = { epoch, step: globalStep, batchIndex };
-      const ctx: Ctx = { training: true, rng: new Rng(`${seed}/step/${globalStep}/${micro}`) };
-      const kept: Record<string, tf.Scalar> = {};
-      const { value, grads } = tf.variableGrads(() => {
-        const out = opts.step(batch, ctx, info);
-        const o: StepOutput = out instanceof tf.Tensor ? { loss: out } : out;
-        for (const [k, t] of Object.entries(o.terms ?? {})) kept[k] = tf.keep(t.clone());
-        return o.loss;
-      }, vars);
+      const size = batchSizeOf(batch);
+      if (!planned && size !== undefined) await planFor(batch, size);
+      const ranges = size !== undefined && microLimit !== undefined && size > microLimit ? microBatchRanges(size, microLimit) : undefined;
+      const rngKey = `${seed}/step/${globalStep}/${micro}`;
+      let lossV = 0;
+      const termV: Record<string, number> = {};
+      const grads: Record<string, tf.Tensor> = {};
+      for (const [start, end] of ranges ?? [[0, size ?? 1]]) {
+        const part = ranges ? slice(batch, size!, start, end) : batch;
+        const weight = ranges ? (end - start) / size! : 1;
+        const ctx: Ctx = { training: true, rng: new Rng(rngKey) };
+        const kept: Record<string, tf.Scalar> = {};
+        const res = tf.variableGrads(() => {
+          const out = opts.step(part, ctx, info);
+          const o: StepOutput = out instanceof tf.Tensor ? { loss: out } : out;
+          for (const [k, t] of Object.entries(o.terms ?? {})) kept[k] = tf.keep(weight === 1 ? t.clone() : tf.mul(t, weight));
+          return weight === 1 ? o.loss : tf.mul(o.loss, weight) as tf.Scalar;
+        }, vars);
+        if (ranges) tf.dispose(slicedTensors(part, batch));
+        // Loss and terms come back in one read (one synchronisation per step on asynchronous backends).
+        const names = Object.keys(kept);
+        const packed = tf.stack([res.value, ...names.map((k) => kept[k])]);
+        const values = await packed.data();
+        lossV += values[0];
+        names.forEach((k, i) => { termV[k] = (termV[k] ?? 0) + values[i + 1]; });
+        tf.dispose([packed, res.value, ...Object.values(kept)]);
+        for (const [k, g] of Object.entries(res.grads)) {
+          const prev = grads[k];
+          grads[k] = prev ? tf.add(prev, g) : g;
+          if (prev) tf.dispose([prev, g]);
+        }
+      }
       if (opts.disposeBatches ?? true) tf.dispose(batch as unknown as tf.TensorContainer);
-      // Loss and terms come back in one read (one synchronisation per step on asynchronous backends).
-      const names = Object.keys(kept);
-      const packed = tf.stack([value, ...names.map((k) => kept[k])]);
-      const values = await packed.data();
-      const lossV = values[0];
-      const termV: Record<string, number> = Object.fromEntries(names.map((k, i) => [k, values[i + 1]]));
-      tf.dispose([packed, value, ...Object.values(kept)]);
       if (!Number.isFinite(lossV) || Object.values(termV).some((v) => !Number.isFinite(v))) {
         tf.dispose(Object.values(grads));
         if (acc) tf.dispose([...acc.values()]);
@@ -265,7 +355,7 @@ export async function fit<B>(opts: FitOptions<B>): Promise<History> {
       }
       acc ??= new Map();
       for (const v of vars) {
-        const g = grads[v.name];
+        const g: tf.Tensor | undefined = grads[v.name];
         if (!g) continue;
         const prev = acc.get(v);
         if (prev) {

@@ -1,5 +1,6 @@
 // The train namespace: the training loop, optimizers, schedules, clipping, checkpoints, history, progress.
 export * from './fit';
+export * from './micro_batch';
 export * from './optimizers';
 export * from './schedule';
 export * from './clip';

@@ -40,8 +40,12 @@ export class Progress {
   private epochStart = Date.now();
   private readonly write: (s: string) => void;
 
+  /**
+   * @param log receives the epoch summaries and messages as plain lines (no carriage returns) whatever
+   *   the display mode, e.g. for a log file
+   */
   constructor(private readonly label: string, private readonly epochs: number, mode: ProgressMode = 'auto',
-    private readonly minIntervalMs = 500) {
+    private readonly minIntervalMs = 500, private readonly log?: (line: string) => void) {
     this.mode = resolveMode(mode);
     const nb = inNotebook();
     this.write = (s: string) => (nb ? process.stdout : process.stderr).write(s);
@@ -69,14 +73,16 @@ export class Progress {
 
   /** Ends an epoch's line with its summary. */
   endEpoch(epoch: number, values: Record<string, number>): void {
-    if (this.mode === 'none') return;
     const vals = Object.entries(values).map(([k, v]) => `${k} ${fmt(v)}`).join(' ');
     const took = clock((Date.now() - this.epochStart) / 1000);
+    this.log?.(`${this.label} epoch ${epoch}/${this.epochs} done in ${took}: ${vals}`);
+    if (this.mode === 'none') return;
     this.write(`${this.mode === 'bar' ? '\r' : ''}${this.label} epoch ${epoch}/${this.epochs} done in ${took}: ${vals}${' '.repeat(20)}\n`);
   }
 
   /** A one-off message on its own line. */
   message(text: string): void {
+    this.log?.(text);
     if (this.mode !== 'none') this.write(`${this.mode === 'bar' ? '\n' : ''}${text}\n`);
   }
 }
