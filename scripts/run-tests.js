@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs the compiled test suite (build/test, from `tsc -p tsconfig.test.json`) with node's test runner,
-// prints a final "N passed, N failed" line, and fails when a test fails or when no test ran at all.
+// names the skipped tests, prints a final "N passed, N failed, N skipped" line (todo tests count as
+// skipped), and fails when a test fails or when no test ran at all.
 // Arguments narrow the run to files or folders: `npm test -- test/audio test/nn/linear.test.ts`.
 // SLIMSPEECH_BUILD_DIR names another compiled tree (tsc --outDir build-x), default build/.
 const { spawnSync } = require('child_process');
@@ -53,5 +54,11 @@ const count = (key) => {
 };
 const passed = count('pass');
 const failed = count('fail') + count('cancelled');
-console.log(`${passed} passed, ${failed} failed`);
+const skipped = count('skipped') + count('todo');
+// TAP test points: `ok 3 - name # SKIP reason` (indented for subtests).
+for (const m of text.matchAll(/^\s*ok \d+ - (.*?) # (SKIP|TODO)\b ?(.*)$/gm)) {
+  const why = m[2] === 'TODO' ? `todo${m[3] ? `: ${m[3]}` : ''}` : m[3];
+  console.log(`skipped: ${m[1]}${why ? ` (${why})` : ''}`);
+}
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 if (res.status !== 0 || failed > 0 || passed === 0) process.exit(res.status || 1);

@@ -481,13 +481,6 @@ function register(kernelName: string, kernelFunc: tf.KernelFunc): void {
 
 let registered = false;
 
-/** Names of the wasm kernels slimspeech registers (replacing tfjs's where one exists). */
-export const WASM_TRAINING_KERNELS = [
-  'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter',
-  'DepthwiseConv2dNativeBackpropInput', 'BatchMatMul', 'UnsortedSegmentSum', 'MaxPoolGrad', 'AvgPoolGrad', 'Identity', 'Sum', 'Mean', 'Conv2D', 'FusedConv2D', '_FusedMatMul', 'Add', 'Concat', 'SplitV',
-  ...Object.values(FUSED),
-];
-
 /**
  * Registers, for the wasm backend, the training kernels tfjs's wasm backend lacks
  * (Conv2DBackpropFilter, the depthwise backprops, UnsortedSegmentSum for gather gradients), gets wrong

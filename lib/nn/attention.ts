@@ -46,6 +46,15 @@ export interface MultiHeadAttentionArgs {
   bias?: boolean;
 }
 
+/**
+ * `args` with the defaults of {@link MultiHeadAttentionArgs} filled in: the one place they are written
+ * (the slimmable attention of lib/slim uses them too).
+ */
+export function multiHeadAttentionDefaults(args: MultiHeadAttentionArgs): Required<MultiHeadAttentionArgs> {
+  return { embedDim: args.embedDim, numHeads: args.numHeads, headDim: args.headDim ?? args.embedDim / Math.max(args.numHeads, 1),
+    dropout: args.dropout ?? 0, bias: args.bias ?? true };
+}
+
 /** Options of {@link MultiHeadAttention.attend}. */
 export interface AttendOptions {
   /** [batch, S] with 1 where a key is padding (masked out). Default: none. */
@@ -73,14 +82,15 @@ export class MultiHeadAttention extends Module {
 
   constructor(args: MultiHeadAttentionArgs) {
     super();
-    this.embedDim = args.embedDim;
-    this.numHeads = args.numHeads;
-    this.headDim = args.headDim ?? args.embedDim / Math.max(args.numHeads, 1);
+    const a = multiHeadAttentionDefaults(args);
+    this.embedDim = a.embedDim;
+    this.numHeads = a.numHeads;
+    this.headDim = a.headDim;
     if (!Number.isInteger(this.headDim)) {
       throw new Error(`MultiHeadAttention: embedDim ${args.embedDim} is not divisible by numHeads ${args.numHeads}; give headDim`);
     }
-    this.dropoutP = args.dropout ?? 0;
-    const bias = args.bias ?? true;
+    this.dropoutP = a.dropout;
+    const bias = a.bias;
     const inner = this.numHeads * this.headDim;
     this.qProj = this.addModule('qProj', new Linear({ inFeatures: this.embedDim, outFeatures: inner, bias }));
     this.kProj = this.addModule('kProj', new Linear({ inFeatures: this.embedDim, outFeatures: inner, bias }));
@@ -199,12 +209,24 @@ export interface TransformerEncoderLayerArgs {
 }
 
 /**
+ * `args` with the defaults of {@link TransformerEncoderLayerArgs} filled in: the one place they are
+ * written (the slimmable layer of lib/slim uses them too).
+ */
+export function encoderLayerDefaults(args: TransformerEncoderLayerArgs): Required<TransformerEncoderLayerArgs> {
+  return {
+    dModel: args.dModel, nHead: args.nHead, headDim: args.headDim ?? args.dModel / Math.max(args.nHead, 1),
+    dimFeedforward: args.dimFeedforward ?? 2048, dropout: args.dropout ?? 0.1, activation: args.activation ?? 'relu',
+    layerNormEps: args.layerNormEps ?? 1e-5, normFirst: args.normFirst ?? false,
+  };
+}
+
+/**
  * torch.nn.TransformerEncoderLayer (batch_first=True): self-attention and a two-layer feed-forward
  * block, each with a residual connection, dropout and layer norm (post-norm unless normFirst).
  * [batch, T, dModel] -> [batch, T, dModel].
  */
 export class TransformerEncoderLayer extends Module {
-  readonly args: Required<Omit<TransformerEncoderLayerArgs, 'headDim'>> & { headDim: number };
+  readonly args: Required<TransformerEncoderLayerArgs>;
   readonly selfAttn: MultiHeadAttention;
   readonly linear1: Linear;
   readonly linear2: Linear;
@@ -213,11 +235,7 @@ export class TransformerEncoderLayer extends Module {
 
   constructor(args: TransformerEncoderLayerArgs) {
     super();
-    this.args = {
-      dModel: args.dModel, nHead: args.nHead, headDim: args.headDim ?? args.dModel / Math.max(args.nHead, 1),
-      dimFeedforward: args.dimFeedforward ?? 2048, dropout: args.dropout ?? 0.1, activation: args.activation ?? 'relu',
-      layerNormEps: args.layerNormEps ?? 1e-5, normFirst: args.normFirst ?? false,
-    };
+    this.args = encoderLayerDefaults(args);
     const a = this.args;
     this.selfAttn = this.addModule('selfAttn', new MultiHeadAttention({ embedDim: a.dModel, numHeads: a.nHead,
       headDim: a.headDim, dropout: a.dropout }));

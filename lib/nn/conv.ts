@@ -45,11 +45,12 @@ function pair(v: number | [number, number] | undefined, d: number): [number, num
 }
 
 /**
- * Shared implementation of channels-last convolutions. Weights are stored in tfjs layouts:
- * dense/grouped [KH, KW, Cin/groups, Cout] (Conv1d [K, Cin/groups, Cout]), depthwise [KH, KW, Cin, M]
- * (Conv1d [K, Cin, M]) with output channel c * M + m, the same order as PyTorch's grouped convolution.
+ * Shared implementation of channels-last convolutions, the base of {@link Conv1d} and {@link Conv2d} (and,
+ * through them, of the slimmable ones). Weights are stored in tfjs layouts: dense/grouped
+ * [KH, KW, Cin/groups, Cout] (Conv1d [K, Cin/groups, Cout]), depthwise [KH, KW, Cin, M] (Conv1d [K, Cin, M])
+ * with output channel c * M + m, the same order as PyTorch's grouped convolution.
  */
-abstract class ConvNd extends Module {
+export abstract class ConvNd extends Module {
   readonly inChannels: number;
   readonly outChannels: number;
   readonly kernel: [number, number];
@@ -108,6 +109,18 @@ abstract class ConvNd extends Module {
       this.dilations)), 3);
   }
 
+  /**
+   * The convolution of channels-last `x` ([batch, time, Cin] for Conv1d, [batch, h, w, Cin] for Conv2d) with
+   * `weight` in this layer's stored layout, plus `bias` when given. Subclasses pass slices of their
+   * parameters (slimmable layers).
+   */
+  protected convolve(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
+    const y = this.is1d
+      ? tf.squeeze(this.conv4d(tf.expandDims(x, 1) as tf.Tensor4D, tf.expandDims(weight, 0) as tf.Tensor4D), [1])
+      : this.conv4d(x as tf.Tensor4D, weight as tf.Tensor4D);
+    return bias ? tf.add(y, bias) : y;
+  }
+
   override macs(_in: number[], outShape: number[]): number {
     const outElems = outShape.reduce((a, b) => a * b, 1);
     return outElems * this.kernel[0] * this.kernel[1] * (this.inChannels / this.groups);
@@ -136,11 +149,7 @@ export class Conv1d extends ConvNd {
     if (x.rank !== 3 || x.shape[2] !== this.inChannels) {
       throw new Error(`Conv1d${this.path ? ` '${this.path}'` : ''}: expected [batch, time, ${this.inChannels}], got [${x.shape}]`);
     }
-    return tf.tidy(() => {
-      const w = tf.expandDims(this.weight, 0) as tf.Tensor4D;
-      const y = tf.squeeze(this.conv4d(tf.expandDims(x, 1) as tf.Tensor4D, w), [1]);
-      return this.bias ? tf.add(y, this.bias) : y;
-    });
+    return tf.tidy(() => this.convolve(x, this.weight, this.bias));
   }
 }
 registerModule('Conv1d', Conv1d);
@@ -158,10 +167,7 @@ export class Conv2d extends ConvNd {
     if (x.rank !== 4 || x.shape[3] !== this.inChannels) {
       throw new Error(`Conv2d${this.path ? ` '${this.path}'` : ''}: expected [batch, height, width, ${this.inChannels}], got [${x.shape}]`);
     }
-    return tf.tidy(() => {
-      const y = this.conv4d(x as tf.Tensor4D, this.weight as tf.Tensor4D);
-      return this.bias ? tf.add(y, this.bias) : y;
-    });
+    return tf.tidy(() => this.convolve(x, this.weight, this.bias));
   }
 }
 registerModule('Conv2d', Conv2d);

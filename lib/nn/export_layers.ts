@@ -20,6 +20,15 @@ function where(m: Module): string {
   return m.path ? ` at '${m.path}'` : '';
 }
 
+/**
+ * True when symmetric zero padding `p` on one axis computes what TF's 'same' does: with stride 1, 'same'
+ * pads (k - 1) * d in total, floor of half before, so only an even total split evenly equals it (with a
+ * larger stride the split depends on the input length).
+ */
+function padIsSame(p: number, kernel: number, stride: number, dilation: number): boolean {
+  return stride === 1 && 2 * p === (kernel - 1) * dilation;
+}
+
 /** The tfjs-layers equivalent of one module, with the weights it takes, in setWeights order. */
 function toLayers(m: Module, rank: number): { layer: tf.layers.Layer; weights: tf.Tensor[] }[] {
   if (m instanceof Sequential) return m.layers.flatMap((c) => toLayers(c, rank));
@@ -31,10 +40,19 @@ function toLayers(m: Module, rank: number): { layer: tf.layers.Layer; weights: t
     const out: { layer: tf.layers.Layer; weights: tf.Tensor[] }[] = [];
     let padding: 'same' | 'valid' = 'valid';
     if (m.padding === 'same') padding = 'same';
-    else if (m.padding !== 'valid' && m.padding !== 0) {
-      if (is1d) throw new Error(`exportLayersModel: Conv1d with numeric padding${where(m)} has no tfjs-layers equivalent`);
-      const [ph, pw] = typeof m.padding === 'number' ? [m.padding, m.padding] : m.padding;
-      out.push({ layer: tf.layers.zeroPadding2d({ padding: [[ph, ph], [pw, pw]] }), weights: [] });
+    else if (m.padding !== 'valid') {
+      // As Conv1d reads it: a 1-D layer pads only time, the last of [ph, pw].
+      const [ph, pw] = typeof m.padding === 'number' ? (is1d ? [0, m.padding] : [m.padding, m.padding])
+        : (is1d ? [0, m.padding[1]] : m.padding);
+      const same = [ph, pw].every((p, i) => padIsSame(p, m.kernel[i], m.strides[i], m.dilations[i]));
+      if (same && (ph > 0 || pw > 0)) padding = 'same';
+      else if (ph > 0 || pw > 0) {
+        if (is1d) {
+          throw new Error(`exportLayersModel: Conv1d with padding ${pw}${where(m)} has no tfjs-layers equivalent (only padding ` +
+            `'valid', 'same' or a number equal to 'same': stride 1 and padding (kernelSize - 1) * dilation / 2)`);
+        }
+        out.push({ layer: tf.layers.zeroPadding2d({ padding: [[ph, ph], [pw, pw]] }), weights: [] });
+      }
     }
     const weights = m.bias ? [m.weight, m.bias] : [m.weight];
     if (m.isDepthwise()) {
@@ -91,6 +109,11 @@ function toLayers(m: Module, rank: number): { layer: tf.layers.Layer; weights: t
  * when a layer has no equivalent.
  */
 export async function exportLayersModel(module: Module, dir: string, opts: ExportLayersOptions): Promise<void> {
+  const shape = (opts as Partial<ExportLayersOptions> | undefined)?.inputShape;
+  if (!Array.isArray(shape) || !shape.length) {
+    throw new Error('exportLayersModel: options.inputShape, the input shape without the batch axis (e.g. [98, 40, 1]), ' +
+      `is required, got ${shape === undefined ? 'none' : JSON.stringify(shape)}`);
+  }
   const parts = toLayers(module, opts.inputShape.length + 1);
   const model = tf.sequential();
   model.add(tf.layers.inputLayer({ inputShape: opts.inputShape }));

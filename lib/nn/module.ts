@@ -23,16 +23,9 @@ export interface Ctx {
   rng?: Rng;
   /** Sample stochastic gates (HardConcrete) instead of using their deterministic value. Default: `training`. */
   sampleGates?: boolean;
-  /** Run adapter branches (OS-KDFT) in modules that have them. Default true. */
-  adapters?: boolean;
   /** When present, modules add their multiply-accumulates for this call here (see metrics.countMacs). */
   macs?: { total: number };
 }
-
-/** A context for evaluation: no dropout, running statistics, deterministic gates. */
-export const EVAL: Readonly<Ctx> = Object.freeze({ training: false });
-/** A context for training with default options. */
-export const TRAIN: Readonly<Ctx> = Object.freeze({ training: true });
 
 /** A module's serialisable description: its registered type name and constructor arguments. */
 export interface ModuleSpec {

@@ -1,24 +1,21 @@
 import * as tf from '@tensorflow/tfjs';
 import { Ctx, Module, recordTap, registerModule } from '../nn/module';
 import { xavierUniform } from '../nn/init';
-import { encoderLayerForward, scaledDotProductAttention, TransformerEncoderLayerArgs } from '../nn/attention';
+import {
+  encoderLayerDefaults, encoderLayerForward, MultiHeadAttentionArgs, multiHeadAttentionDefaults, scaledDotProductAttention,
+  TransformerEncoderLayerArgs,
+} from '../nn/attention';
 import { slimChannels, widthOf } from './channels';
 import { buildQuietly, extractChildrenInto, Slimmable } from './extract';
 import { SlimLinear } from './slim_linear';
 import { SlimLayerNorm } from './slim_layer_norm';
 
-/** Arguments of {@link SlimMultiHeadAttention} (full sizes). */
-export interface SlimMultiHeadAttentionArgs {
-  /** Model width E at full width. */
-  embedDim: number;
+/** Arguments of {@link SlimMultiHeadAttention}: those of nn.MultiHeadAttention (full sizes) plus what is slimmed. */
+export interface SlimMultiHeadAttentionArgs extends MultiHeadAttentionArgs {
   /** Attention heads at full width (>= 1). */
   numHeads: number;
   /** Width d of one head, fixed at every width. Default embedDim / numHeads. */
   headDim?: number;
-  /** Dropout on the attention probabilities, in training. Default 0. */
-  dropout?: number;
-  /** Biases on the projections. Default true. */
-  bias?: boolean;
   /** Slim the model width E with the width (false: only heads are slimmed). Default true. */
   slimEmbed?: boolean;
 }
@@ -49,16 +46,17 @@ export class SlimMultiHeadAttention extends Module implements Slimmable {
 
   constructor(args: SlimMultiHeadAttentionArgs) {
     super();
-    this.embedDim = args.embedDim;
-    this.numHeads = args.numHeads;
-    if (!(this.numHeads >= 1)) throw new Error(`SlimMultiHeadAttention: numHeads must be >= 1, got ${args.numHeads}`);
-    this.headDim = args.headDim ?? args.embedDim / args.numHeads;
+    if (!(args.numHeads >= 1)) throw new Error(`SlimMultiHeadAttention: numHeads must be >= 1, got ${args.numHeads}`);
+    const a = multiHeadAttentionDefaults(args);
+    this.embedDim = a.embedDim;
+    this.numHeads = a.numHeads;
+    this.headDim = a.headDim;
     if (!Number.isInteger(this.headDim)) {
       throw new Error(`SlimMultiHeadAttention: embedDim ${args.embedDim} is not divisible by numHeads ${args.numHeads}; give headDim`);
     }
-    this.dropoutP = args.dropout ?? 0;
+    this.dropoutP = a.dropout;
     this.slimEmbed = args.slimEmbed ?? true;
-    const bias = args.bias ?? true;
+    const bias = a.bias;
     const E = this.embedDim, inner = this.numHeads * this.headDim, d = this.headDim, s = this.slimEmbed;
     const proj = () => new SlimLinear({ inFeatures: E, outFeatures: inner, bias, slimIn: s, outGroup: d });
     this.qProj = this.addModule('qProj', proj());
@@ -151,11 +149,7 @@ export class SlimTransformerEncoderLayer extends Module implements Slimmable {
 
   constructor(args: SlimTransformerEncoderLayerArgs) {
     super();
-    this.args = {
-      dModel: args.dModel, nHead: args.nHead, headDim: args.headDim ?? args.dModel / Math.max(args.nHead, 1),
-      dimFeedforward: args.dimFeedforward ?? 2048, dropout: args.dropout ?? 0.1, activation: args.activation ?? 'relu',
-      layerNormEps: args.layerNormEps ?? 1e-5, normFirst: args.normFirst ?? false, slimEmbed: args.slimEmbed ?? true,
-    };
+    this.args = { ...encoderLayerDefaults(args), slimEmbed: args.slimEmbed ?? true };
     const a = this.args, s = a.slimEmbed;
     this.selfAttn = this.addModule('selfAttn', new SlimMultiHeadAttention({ embedDim: a.dModel, numHeads: a.nHead,
       headDim: a.headDim, dropout: a.dropout, slimEmbed: s }));

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { Ctx, Module, registerModule } from '../nn/module';
-import { Conv1d, Conv2d, ConvArgs } from '../nn/conv';
+import { Ctx, registerModule } from '../nn/module';
+import { Conv1d, Conv2d, ConvArgs, ConvNd } from '../nn/conv';
 import { slimChannels, widthOf } from './channels';
 import { assignFrom, buildQuietly, Slimmable } from './extract';
 
@@ -15,66 +15,97 @@ export interface SlimConvArgs extends ConvArgs {
   slimOut?: boolean;
 }
 
-interface SlimConvState {
-  inChannels: number;
-  outChannels: number;
-  slimIn: boolean;
-  slimOut: boolean;
-  path: string;
-  isDepthwise(): boolean;
-}
-
-function checkGroups(name: string, c: { groups: number; inChannels: number; outChannels: number }, slimIn: boolean): void {
-  const depthwise = c.groups > 1 && c.groups === c.inChannels;
-  if (c.groups !== 1 && !depthwise) {
-    throw new Error(`${name}: only dense (groups 1) and depthwise (groups = inChannels) convolutions are slimmable, ` +
-      `got groups ${c.groups} with inChannels ${c.inChannels}`);
-  }
-  if (depthwise && !slimIn) throw new Error(`${name}: a depthwise convolution slims its input and output together; slimIn must be true`);
-}
-
-/** Active [in, out] channels at `width`: depthwise keeps the channel multiplier M (out = in * M). */
-function activeChannels(m: SlimConvState, width: number): [number, number] {
-  const a = m.slimIn ? slimChannels(m.inChannels, width) : m.inChannels;
-  if (m.isDepthwise()) return [a, a * (m.outChannels / m.inChannels)];
-  return [a, m.slimOut ? slimChannels(m.outChannels, width) : m.outChannels];
-}
-
 /**
  * The active slice of a weight whose last two axes are [Cin, Cout] (dense) or [Cin, M] (depthwise): the
  * first `a` input channels and the first `b` output channels (depthwise: every multiplier of the first `a`
  * channels, which are output channels c * M + m for c < a, the first a * M).
  */
-function sliceWeight(m: SlimConvState, weight: tf.Tensor, a: number, b: number): tf.Tensor {
+function sliceWeight(weight: tf.Tensor, depthwise: boolean, a: number, b: number): tf.Tensor {
   const r = weight.rank;
   const size = weight.shape.slice();
   size[r - 2] = a;
-  if (!m.isDepthwise()) size[r - 1] = b;
+  if (!depthwise) size[r - 1] = b;
   // At full size the weight itself: a slice (and its gradient, a pad) would copy it for nothing.
   if (size.every((d, i) => d === weight.shape[i])) return weight;
   return tf.slice(weight, new Array(r).fill(0), size);
 }
 
-/** Multiply-accumulates at the active sizes: output elements times taps times input channels per group. */
-function slimConvMacs(m: SlimConvState & { kernel: [number, number] }, inShape: number[], outShape: number[]): number {
-  const cin = m.isDepthwise() ? 1 : inShape[inShape.length - 1];
-  return outShape.reduce((p, d) => p * d, 1) * m.kernel[0] * m.kernel[1] * cin;
+// A mixin's base must be a type parameter whose constructor takes `...any[]` (TypeScript's rule).
+type ConvClass = new (...args: any[]) => ConvNd;
+
+/** What {@link slimConv} adds to a convolution. */
+interface SlimConvMembers {
+  readonly slimIn: boolean;
+  readonly slimOut: boolean;
+  /** Active [input, output] channels at `width`: depthwise keeps the channel multiplier M (out = in * M). */
+  active(width: number): [number, number];
+  /** The layer at `width` as a layer of the same class at the active sizes, with copies of the active weights. */
+  extract(width: number): this;
 }
 
-type SlimConvLayer = SlimConvState & Module & { weight: tf.Variable; bias?: tf.Variable; active(width: number): [number, number];
-  getConfig(): Record<string, unknown> };
+/**
+ * The one body of {@link SlimConv1d} and {@link SlimConv2d}: `Base` (nn.Conv1d or nn.Conv2d) with its
+ * channels slimmed. `name` names the layer in errors, `axes` the input axes between batch and channels.
+ * The return type is spelled out because a declaration file cannot describe the class expression itself
+ * (its base has protected members).
+ */
+function slimConv<B extends ConvClass>(Base: B, name: string, axes: string): B & (new (...args: any[]) => SlimConvMembers) {
+  return class extends Base implements Slimmable {
+    readonly slimIn: boolean;
+    readonly slimOut: boolean;
 
-/** A new layer (built by `make`) of the active sizes at `width`, with copies of the active weights. */
-function extractSlimConv<T extends SlimConvLayer>(m: SlimConvLayer, width: number, make: (args: SlimConvArgs) => T): T {
-  const [a, b] = m.active(width);
-  const out = buildQuietly(() => make({ ...m.getConfig(), inChannels: a, outChannels: b, groups: m.isDepthwise() ? a : 1 } as SlimConvArgs));
-  assignFrom(out.weight, () => sliceWeight(m, m.weight, a, b));
-  if (m.bias) assignFrom(out.bias!, () => tf.slice(m.bias!, [0], [b]));
-  return out;
-}
+    constructor(...args: any[]) {
+      super(...args);
+      const { slimIn, slimOut } = args[0] as SlimConvArgs;
+      this.slimIn = slimIn ?? true;
+      this.slimOut = slimOut ?? true;
+      if (this.groups !== 1 && !this.isDepthwise()) {
+        throw new Error(`${name}: only dense (groups 1) and depthwise (groups = inChannels) convolutions are slimmable, ` +
+          `got groups ${this.groups} with inChannels ${this.inChannels}`);
+      }
+      if (this.isDepthwise() && !this.slimIn) {
+        throw new Error(`${name}: a depthwise convolution slims its input and output together; slimIn must be true`);
+      }
+    }
 
-function describe(name: string, m: SlimConvState): string {
-  return `${name}${m.path ? ` '${m.path}'` : ''}`;
+    active(width: number): [number, number] {
+      const a = this.slimIn ? slimChannels(this.inChannels, width) : this.inChannels;
+      if (this.isDepthwise()) return [a, a * (this.outChannels / this.inChannels)];
+      return [a, this.slimOut ? slimChannels(this.outChannels, width) : this.outChannels];
+    }
+
+    override forward(x: tf.Tensor, ctx: Ctx): tf.Tensor {
+      const who = `${name}${this.path ? ` '${this.path}'` : ''}`;
+      const w = widthOf(ctx, who);
+      const [a, b] = this.active(w);
+      // The stored weight has the input's rank: [K, ., .] for [batch, time, C], [KH, KW, ., .] for NHWC.
+      if (x.rank !== this.weight.rank || x.shape[x.rank - 1] !== a) {
+        throw new Error(`${who}: at width ${w} expected [batch, ${axes}, ${a}], got [${x.shape}]`);
+      }
+      return tf.tidy(() => this.convolve(x, sliceWeight(this.weight, this.isDepthwise(), a, b),
+        this.bias && b !== this.outChannels ? tf.slice(this.bias, [0], [b]) : this.bias));
+    }
+
+    /** Multiply-accumulates at the active sizes: output elements times taps times input channels per group. */
+    override macs(inShape: number[], outShape: number[]): number {
+      const cin = this.isDepthwise() ? 1 : inShape[inShape.length - 1];
+      return outShape.reduce((p, d) => p * d, 1) * this.kernel[0] * this.kernel[1] * cin;
+    }
+
+    extract(width: number): this {
+      const [a, b] = this.active(width);
+      const make = this.constructor as new (args: SlimConvArgs) => this;
+      const out = buildQuietly(() => new make({ ...this.getConfig(), inChannels: a, outChannels: b,
+        groups: this.isDepthwise() ? a : 1 } as SlimConvArgs));
+      assignFrom(out.weight, () => sliceWeight(this.weight, this.isDepthwise(), a, b));
+      if (this.bias) assignFrom(out.bias!, () => tf.slice(this.bias!, [0], [b]));
+      return out;
+    }
+
+    override getConfig(): Record<string, unknown> {
+      return { ...super.getConfig(), slimIn: this.slimIn, slimOut: this.slimOut };
+    }
+  };
 }
 
 /**
@@ -84,46 +115,9 @@ function describe(name: string, m: SlimConvState): string {
  * channels, b = a * M). [batch, time, a] -> [batch, time', b]. At width 1 it is nn.Conv1d (its base
  * class). Grouped convolutions other than depthwise are not slimmable.
  */
-export class SlimConv1d extends Conv1d implements Slimmable {
-  readonly slimIn: boolean;
-  readonly slimOut: boolean;
-
+export class SlimConv1d extends slimConv(Conv1d, 'SlimConv1d', 'time') {
   constructor(args: SlimConvArgs) {
     super(args);
-    this.slimIn = args.slimIn ?? true;
-    this.slimOut = args.slimOut ?? true;
-    checkGroups('SlimConv1d', this, this.slimIn);
-  }
-
-  /** Active [input, output] channels at `width`. */
-  active(width: number): [number, number] {
-    return activeChannels(this, width);
-  }
-
-  override forward(x: tf.Tensor, ctx: Ctx): tf.Tensor {
-    const w = widthOf(ctx, describe('SlimConv1d', this));
-    const [a, b] = this.active(w);
-    if (x.rank !== 3 || x.shape[2] !== a) {
-      throw new Error(`${describe('SlimConv1d', this)}: at width ${w} expected [batch, time, ${a}], got [${x.shape}]`);
-    }
-    return tf.tidy(() => {
-      const wt = tf.expandDims(sliceWeight(this, this.weight, a, b), 0) as tf.Tensor4D;
-      const y = tf.squeeze(this.conv4d(tf.expandDims(x, 1) as tf.Tensor4D, wt), [1]);
-      return this.bias ? tf.add(y, b === this.outChannels ? this.bias : tf.slice(this.bias, [0], [b])) : y;
-    });
-  }
-
-  override macs(inShape: number[], outShape: number[]): number {
-    return slimConvMacs(this, inShape, outShape);
-  }
-
-  /** The layer at `width` as a SlimConv1d of the active sizes with copies of the active weights. */
-  extract(width: number): SlimConv1d {
-    return extractSlimConv(this, width, (args) => new SlimConv1d(args));
-  }
-
-  override getConfig(): Record<string, unknown> {
-    return { ...super.getConfig(), slimIn: this.slimIn, slimOut: this.slimOut };
   }
 }
 registerModule('SlimConv1d', SlimConv1d);
@@ -135,45 +129,9 @@ registerModule('SlimConv1d', SlimConv1d);
  * channels, b = a * M). [batch, h, w, a] -> [batch, h', w', b]. At width 1 it is nn.Conv2d (its base
  * class). Grouped convolutions other than depthwise are not slimmable.
  */
-export class SlimConv2d extends Conv2d implements Slimmable {
-  readonly slimIn: boolean;
-  readonly slimOut: boolean;
-
+export class SlimConv2d extends slimConv(Conv2d, 'SlimConv2d', 'height, width') {
   constructor(args: SlimConvArgs) {
     super(args);
-    this.slimIn = args.slimIn ?? true;
-    this.slimOut = args.slimOut ?? true;
-    checkGroups('SlimConv2d', this, this.slimIn);
-  }
-
-  /** Active [input, output] channels at `width`. */
-  active(width: number): [number, number] {
-    return activeChannels(this, width);
-  }
-
-  override forward(x: tf.Tensor, ctx: Ctx): tf.Tensor {
-    const w = widthOf(ctx, describe('SlimConv2d', this));
-    const [a, b] = this.active(w);
-    if (x.rank !== 4 || x.shape[3] !== a) {
-      throw new Error(`${describe('SlimConv2d', this)}: at width ${w} expected [batch, height, width, ${a}], got [${x.shape}]`);
-    }
-    return tf.tidy(() => {
-      const y = this.conv4d(x as tf.Tensor4D, sliceWeight(this, this.weight, a, b) as tf.Tensor4D);
-      return this.bias ? tf.add(y, b === this.outChannels ? this.bias : tf.slice(this.bias, [0], [b])) : y;
-    });
-  }
-
-  override macs(inShape: number[], outShape: number[]): number {
-    return slimConvMacs(this, inShape, outShape);
-  }
-
-  /** The layer at `width` as a SlimConv2d of the active sizes with copies of the active weights. */
-  extract(width: number): SlimConv2d {
-    return extractSlimConv(this, width, (args) => new SlimConv2d(args));
-  }
-
-  override getConfig(): Record<string, unknown> {
-    return { ...super.getConfig(), slimIn: this.slimIn, slimOut: this.slimOut };
   }
 }
 registerModule('SlimConv2d', SlimConv2d);

@@ -32,7 +32,8 @@ test('both kernel builds import only a memory and export the same kernels; the r
 
 test('rebuilding the kernels reproduces the committed binary (when clang 16 is installed)', (t) => {
   if (spawnSync('sh', ['-c', 'command -v clang-16 && command -v wasm-ld-16']).status !== 0) {
-    t.skip('clang-16 / lld-16 not installed (apt-get install clang-16 lld-16); the hash test above still guards the source');
+    t.skip('clang-16 / lld-16 not installed (npm run setup-tests, or apt-get install clang-16 lld-16); ' +
+      'the hash test above still guards the source');
     return;
   }
   const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-kernels-'));

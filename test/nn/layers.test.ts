@@ -25,21 +25,26 @@ for (const c of cases) {
     const state = new Map(Object.entries(c.state).map(([k, v]) => [k, fromFixture(v)]));
     m.loadStateDict(state);
     tf.dispose([...state.values()]);
+    // Everything the test creates from here on is disposed before the leak check at the end.
+    const before = tf.memory().numTensors;
     const ctx: Ctx = { training: c.train };
     const x = fromFixture(c.x);
     const r = fromFixture(c.r);
     const mask = c.keyPaddingMask ? fromFixture(c.keyPaddingMask) : undefined;
     const run = (inp: tf.Tensor) => {
-      if (mask) return (m as MultiHeadAttention).attend(inp, inp, inp, ctx, { keyPaddingMask: mask }).output;
+      // attend() hands over the output and the attention weights: keep only the output.
+      if (mask) return tf.tidy(() => (m as MultiHeadAttention).attend(inp, inp, inp, ctx, { keyPaddingMask: mask }).output);
       if (c.finalState) {
         // The final hidden and cell states, both differentiable (the fused wasm kernel returns them too).
-        const { h, c: cell } = (m as LSTM).cells[0][0].run(inp as tf.Tensor3D);
-        return tf.concat([h, cell!], -1);
+        // run() hands over the output sequence and both states: keep only the states' concatenation.
+        return tf.tidy(() => {
+          const { h, c: cell } = (m as LSTM).cells[0][0].run(inp as tf.Tensor3D);
+          return tf.concat([h, cell!], -1);
+        });
       }
       return m.forward(inp, ctx);
     };
     const params = m.namedParameters();
-    const before = tf.memory().numTensors;
     const { value, grads } = params.length
       ? tf.variableGrads(() => tf.sum(tf.mul(run(x), r)), params.map(([, v]) => v))
       : { value: tf.scalar(0), grads: {} as tf.NamedTensorMap };
@@ -64,11 +69,13 @@ for (const c of cases) {
     assertClose(dx, c.dx, { atol: 2e-4, rtol: 2e-4, label: `${c.name} dx` });
     if (c.yEval) {
       for (const [k, v] of bufferCopies) new Map(m.namedBuffers()).get(k)!.assign(v);
-      assertClose(m.forward(x, { training: false }), c.yEval, { atol: 1e-4, rtol: 1e-4, label: `${c.name} eval` });
+      const yEval = m.forward(x, { training: false });
+      assertClose(yEval, c.yEval, { atol: 1e-4, rtol: 1e-4, label: `${c.name} eval` });
+      yEval.dispose();
     }
     tf.dispose([y, dx, x, r, ...bufferCopies.map(([, v]) => v)]);
     if (mask) mask.dispose();
-    assert.ok(tf.memory().numTensors <= before + 1, `${c.name}: ${tf.memory().numTensors - before} tensors left over`);
+    assert.equal(tf.memory().numTensors, before, `${c.name}: ${tf.memory().numTensors - before} tensors left over`);
     m.dispose();
   });
 }

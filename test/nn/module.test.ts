@@ -1,5 +1,5 @@
 // Module mechanics: paths, taps, MAC counting hooks, state dicts, save/load (also in a fresh process),
-// tfjs-layers export, registry errors, leaks.
+// registry errors, leaks (tfjs-layers export: export_layers.test.ts).
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -10,8 +10,8 @@ import * as tf from '@tensorflow/tfjs';
 import { setupBackend, assertClose, ROOT } from '../helpers';
 import { Tiny } from './tiny_model';
 import {
-  Activation, BatchNorm, Conv2d, Flatten, GlobalAvgPool, Linear, LSTM, manualSeed, MultiHeadAttention,
-  Sequential, loadModel, saveModel, exportLayersModel, buildModule, Dropout, MaxPool2d,
+  Activation, Conv2d, GlobalAvgPool, Linear, LSTM, manualSeed, MultiHeadAttention,
+  Sequential, loadModel, saveModel, buildModule,
 } from '../../lib/nn';
 
 
@@ -144,31 +144,6 @@ test('loadModel errors: not a slimspeech model, unknown type, truncated weights'
   await assert.rejects(loadModel(dir), /not a slimspeech model/);
   assert.throws(() => buildModule({ type: 'Nope', config: {} }), /registerModule/);
   m.dispose();
-});
-
-test('exportLayersModel writes a model plain tf.loadLayersModel loads, with equal outputs', async () => {
-  manualSeed(5);
-  const m = new Sequential([
-    new Conv2d({ inChannels: 1, outChannels: 4, kernelSize: 3, padding: 1 }), new BatchNorm({ numFeatures: 4 }),
-    new Activation('relu'), new MaxPool2d({ kernelSize: 2 }),
-    new Conv2d({ inChannels: 4, outChannels: 4, kernelSize: 3, groups: 4, padding: 'same' }), new Dropout({ p: 0.2 }),
-    new Flatten(), new Linear({ inFeatures: 4 * 4 * 3, outFeatures: 5 }),
-  ]);
-  tf.tidy(() => m.forward(tf.randomNormal([4, 8, 6, 1]), { training: true }));
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-layers-'));
-  await exportLayersModel(m, dir, { inputShape: [8, 6, 1] });
-  const json = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
-  const weights = fs.readFileSync(path.join(dir, 'weights.bin'));
-  const lm = await tf.loadLayersModel(tf.io.fromMemory({
-    modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights,
-    weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
-  }));
-  const x = tf.randomNormal([3, 8, 6, 1]);
-  assertClose(lm.predict(x) as tf.Tensor, m.forward(x, { training: false }), { atol: 1e-5, label: 'layers model' });
-  await assert.rejects(exportLayersModel(new Sequential([new LSTM({ inputSize: 2, hiddenSize: 2 })]), dir, { inputShape: [3, 2] }),
-    /LSTM at '0' has no tfjs-layers equivalent/);
-  m.dispose();
-  lm.dispose();
 });
 
 test('a training-mode forward and backward leaks no tensors', async () => {

@@ -52,6 +52,9 @@ const base = (m: Module, extra: Partial<FitOptions<{ x: tf.Tensor2D; y: tf.Tenso
   optimizer: { kind: 'adam' as const, lr: 0.01 }, ...extra,
 });
 
+/** [from, from + 1, ..., to]. */
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
 const weights = (m: Module) => m.stateDict();
 function assertSameWeights(a: Module, b: Module, exact = true) {
   const wa = weights(a), wb = weights(b);
@@ -96,14 +99,19 @@ test('a crashed run resumed from its checkpoint ends with the uninterrupted run\
   await assert.rejects(fit(base(b, { checkpoint: { dir: dirB, everySteps: 4 },
     onStep: (r) => { if (r.step === 14) throw new Error('simulated crash'); } })), /simulated crash/);
   b.dispose();
-  // A new process would rebuild the model from scratch: so do we, then resume.
+  // A new process would rebuild the model from scratch: so do we, then resume. Training is deterministic,
+  // so equal weights alone would not show a resume (a restart from step 0 ends the same): count the steps.
   const b2 = model(2);
-  const hb = await fit(base(b2, { checkpoint: { dir: dirB, everySteps: 4 } }));
+  const ran: number[] = [];
+  const hb = await fit(base(b2, { checkpoint: { dir: dirB, everySteps: 4 }, onStep: (r) => { ran.push(r.step); } }));
+  assert.deepEqual(ran, range(13, 24), 'the resumed run runs only the steps after its checkpoint');
   assertSameWeights(a, b2);
   assert.deepEqual(hb.epochs.map((e) => e.loss), ha.epochs.map((e) => e.loss));
   assert.deepEqual(hb.steps.map((s) => s.loss), ha.steps.map((s) => s.loss));
   // Resuming a finished run does nothing more.
-  const h3 = await fit(base(b2, { checkpoint: { dir: dirB } }));
+  const again: number[] = [];
+  const h3 = await fit(base(b2, { checkpoint: { dir: dirB }, onStep: (r) => { again.push(r.step); } }));
+  assert.deepEqual(again, [], 'a finished run runs no step');
   assert.equal(h3.steps.length, ha.steps.length);
   a.dispose(); b2.dispose();
 });
@@ -112,9 +120,12 @@ test('maxSteps stops mid-epoch with a checkpoint that resumes exactly', async ()
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-fit-c-'));
   const a = model(3), b = model(3);
   await fit(base(a));
-  await fit(base(b, { maxSteps: 11, checkpoint: { dir } }));
+  const first: number[] = [], rest: number[] = [];
+  await fit(base(b, { maxSteps: 11, checkpoint: { dir }, onStep: (r) => { first.push(r.step); } }));
+  assert.deepEqual(first, range(1, 11));
   const b2 = model(3);
-  await fit(base(b2, { checkpoint: { dir } }));
+  await fit(base(b2, { checkpoint: { dir }, onStep: (r) => { rest.push(r.step); } }));
+  assert.deepEqual(rest, range(12, 24), 'the resumed run continues after step 11');
   assertSameWeights(a, b2);
   [a, b, b2].forEach((m) => m.dispose());
 });
