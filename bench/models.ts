@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Module, manualSeed } from '../lib/nn';
 import { ConvTasNet, Crn } from '../lib/models';
 import { crossEntropy, siSnr } from '../lib/metrics';
-import { slimDsCnn, slimKwt } from '../lib/slim';
+import { slimDsCnn, slimKwt } from '../lib/models';
 
 export interface BenchModel {
   build(batch: number, length: number): { model: Module; input: tf.Tensor; loss: (out: tf.Tensor) => tf.Scalar; input1: tf.Tensor };

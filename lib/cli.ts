@@ -2,53 +2,51 @@
 // The `slimspeech` command: runs experiments and notebooks headless.
 import * as path from 'path';
 import { useBackend } from './backend';
-import { applyOverrides, getExperiment, registry, runNotebooks, PresetName } from './experiments';
-import './experiments/all';
+import { checkPresetName, formatTable, getRecipe, RECIPES, runNotebooks, runRecipe } from './experiments';
 
 const USAGE = `usage:
-  slimspeech run <experiment> [--preset quick|default|paper] [--set key=value ...] [--out DIR] [--backend NAME]
-      runs an experiment's steps and writes results.json, results.csv, plots (HTML) and models to
-      DIR (default out/<experiment>)
+  slimspeech run <experiment> [--preset quick|default|paper] [--set key=value ...] [--seeds N] [--out DIR]
+                 [--fresh] [--quiet] [--backend NAME]
+      runs an experiment's steps and writes config.json, run.log, results.json, results.csv, plots/ (HTML),
+      models/ and checkpoints/ to DIR (default out/<experiment>). Rerunning the same command continues an
+      interrupted run and reuses every step whose inputs did not change; --fresh recomputes everything.
+      --seeds N runs it for N seeds (the config's seed and the next ones, in DIR/seed-<s>/) and pools them:
+      means with 95% intervals over seeds, claims over seeds and test items.
   slimspeech notebooks [--preset P] [--out DIR] [notebook.ipynb ...]
       executes the notebooks headless through Jupyter (tslab kernel); executed copies and HTML go to
       DIR (default out/notebooks); preset default 'default'
   slimspeech list
       lists the experiments and their presets
 options:
-  --backend   auto | tensorflow-gpu | tensorflow | wasm | cpu (default auto; SLIMSPEECH_BACKEND also works)`;
+  --backend   auto | tensorflow-gpu | tensorflow | wasm | cpu (default auto; SLIMSPEECH_BACKEND also works)
+  --quiet     no progress on the console (run.log in the run directory still has every line)`;
 
-interface Args { positional: string[]; preset?: string; sets: string[]; out?: string; backend?: string; help: boolean }
+interface Args {
+  positional: string[]; preset?: string; sets: string[]; out?: string; backend?: string; seeds?: string;
+  fresh: boolean; quiet: boolean; help: boolean;
+}
 
 function parse(argv: string[]): Args {
-  const a: Args = { positional: [], sets: [], help: false };
+  const a: Args = { positional: [], sets: [], fresh: false, quiet: false, help: false };
+  const valued: Record<string, (a: Args, v: string) => void> = {
+    '--preset': (x, v) => { x.preset = v; }, '--set': (x, v) => { x.sets.push(v); }, '--out': (x, v) => { x.out = v; },
+    '--backend': (x, v) => { x.backend = v; }, '--seeds': (x, v) => { x.seeds = v; },
+  };
   for (let i = 0; i < argv.length; i++) {
     const t = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${t} needs a value`);
-      return v;
-    };
+    const eq = t.indexOf('=');
+    const flag = t.startsWith('--') && eq > 0 ? t.slice(0, eq) : t;
     if (t === '--help' || t === '-h') a.help = true;
-    else if (t === '--preset') a.preset = value();
-    else if (t.startsWith('--preset=')) a.preset = t.slice(9);
-    else if (t === '--set') a.sets.push(value());
-    else if (t.startsWith('--set=')) a.sets.push(t.slice(6));
-    else if (t === '--out') a.out = value();
-    else if (t.startsWith('--out=')) a.out = t.slice(6);
-    else if (t === '--backend') a.backend = value();
-    else if (t.startsWith('--backend=')) a.backend = t.slice(10);
-    else if (t.startsWith('-')) throw new Error(`unknown option ${t}`);
+    else if (t === '--fresh') a.fresh = true;
+    else if (t === '--quiet') a.quiet = true;
+    else if (valued[flag]) {
+      const v = eq > 0 && flag !== t ? t.slice(eq + 1) : argv[++i];
+      if (v === undefined) throw new Error(`${t} needs a value`);
+      valued[flag](a, v);
+    } else if (t.startsWith('-')) throw new Error(`unknown option ${t}\n${USAGE}`);
     else a.positional.push(t);
   }
   return a;
-}
-
-function checkPreset(p: string | undefined): PresetName {
-  const preset = p ?? 'default';
-  if (preset !== 'quick' && preset !== 'default' && preset !== 'paper') {
-    throw new Error(`--preset must be quick, default or paper, got '${preset}'`);
-  }
-  return preset;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -59,27 +57,31 @@ async function main(argv: string[]): Promise<number> {
     return cmd || args.help ? 0 : 1;
   }
   if (cmd === 'list') {
-    for (const e of registry.values()) console.log(`${e.name}: ${e.description} (presets: ${Object.keys(e.presets).join(', ')})`);
+    for (const r of RECIPES) console.log(`${r.name}: ${r.description} (presets: quick, default, paper)`);
     return 0;
   }
   if (cmd === 'run') {
     if (rest.length !== 1) throw new Error('run needs exactly one experiment name (see `slimspeech list`)');
-    const exp = getExperiment(rest[0]);
-    const preset = checkPreset(args.preset);
-    const config = applyOverrides(exp.presets[preset], args.sets);
+    const recipe = getRecipe(rest[0]);
+    const preset = checkPresetName(args.preset ?? 'default');
+    const seeds = args.seeds === undefined ? 1 : Number(args.seeds);
+    if (!Number.isInteger(seeds) || seeds < 1) throw new Error(`--seeds must be a positive integer, got '${args.seeds}'`);
     const backend = await useBackend(args.backend ?? 'auto');
-    const outDir = path.resolve(args.out ?? path.join('out', exp.name));
-    const quiet = process.env.SLIMSPEECH_QUIET === '1';
-    const log = (l: string) => { if (!quiet) console.log(l); };
-    log(`${exp.name}: preset ${preset}${args.sets.length ? ` with ${args.sets.join(' ')}` : ''}, backend ${backend.name} (${backend.device}), output ${outDir}`);
+    const out = path.resolve(args.out ?? path.join('out', recipe.name));
+    const quiet = args.quiet || process.env.SLIMSPEECH_QUIET === '1';
+    const say = (l: string) => { if (!quiet) console.log(l); };
+    say(`${recipe.name}: preset ${preset}${args.sets.length ? ` with ${args.sets.join(' ')}` : ''}${seeds > 1 ? `, ${seeds} seeds` : ''}, ` +
+      `backend ${backend.name} (${backend.device}), output ${out}`);
     const t0 = Date.now();
-    const res = await exp.run(config, { outDir, log }, args.sets.length ? 'custom' : preset);
-    log(`claim: ${res.claim.statement} -> ${res.claim.holds ? 'HOLDS' : 'does NOT hold'} here${res.claim.detail ? ` (${res.claim.detail})` : ''}`);
-    log(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${path.join(outDir, 'results.json')}`);
+    const res = await runRecipe(recipe, { preset, set: args.sets, out, fresh: args.fresh, quiet, seeds });
+    if (seeds > 1) say(formatTable(res.rows));
+    for (const c of res.claims) say(`claim: ${c.statement} -> ${c.verdict.toUpperCase()} (${c.reason})`);
+    say(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${path.join(out, 'results.json')}`);
     return 0;
   }
   if (cmd === 'notebooks') {
-    const runs = runNotebooks({ preset: checkPreset(args.preset), outDir: args.out, notebooks: rest.length ? rest.map((p) => path.resolve(p)) : undefined });
+    const runs = runNotebooks({ preset: checkPresetName(args.preset ?? 'default'), outDir: args.out,
+      notebooks: rest.length ? rest.map((p) => path.resolve(p)) : undefined });
     const failed = runs.filter((r) => !r.ok);
     console.log(`${runs.length - failed.length} notebook(s) ran, ${failed.length} failed`);
     return failed.length ? 1 : 0;

@@ -2,7 +2,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { packageRoot } from '../util/package_root';
-import { PresetName } from './types';
+import { PresetName } from './presets';
 
 /** Options of {@link runNotebooks}. */
 export interface RunNotebooksOptions {
@@ -111,4 +111,38 @@ export function runNotebooks(opts: RunNotebooksOptions = {}): NotebookRun[] {
     runs.push(run);
   }
   return runs;
+}
+
+/** Options of {@link copyNotebooks}. */
+export interface CopyNotebooksOptions {
+  /** Replace a notebook of the same name in `dir` whose content differs. Default false: such a file stops the copy. */
+  overwrite?: boolean;
+}
+
+/**
+ * Copies the notebooks bundled with the package (its notebooks/*.ipynb) into `dir`, created if missing,
+ * so that they run from the user's own project (they import 'slimspeech' by name, and write their outputs
+ * to `../out`, beside `dir`: copy them into a subfolder such as `notebooks`). Returns the paths of the
+ * notebooks in `dir`, in name order. A file already there with other content (an edited copy) is never
+ * replaced unless `overwrite`: the call then throws before writing anything, naming those files.
+ */
+export function copyNotebooks(dir: string, opts: CopyNotebooksOptions = {}): string[] {
+  const src = path.join(packageRoot(), 'notebooks');
+  const names = fs.readdirSync(src).filter((f) => f.endsWith('.ipynb')).sort();
+  if (!names.length) throw new Error(`copyNotebooks: no notebooks in ${src}`);
+  const target = path.resolve(dir);
+  const differing = names.filter((n) => {
+    const to = path.join(target, n);
+    return fs.existsSync(to) && !fs.readFileSync(to).equals(fs.readFileSync(path.join(src, n)));
+  });
+  if (differing.length && !opts.overwrite) {
+    throw new Error(`copyNotebooks: ${differing.map((n) => path.join(target, n)).join(', ')} already exist(s) with other ` +
+      'content; move them away, or overwrite them (overwrite: true)');
+  }
+  fs.mkdirSync(target, { recursive: true });
+  return names.map((n) => {
+    const to = path.join(target, n);
+    fs.copyFileSync(path.join(src, n), to);
+    return to;
+  });
 }

@@ -1,6 +1,6 @@
 // The slim namespace of slimspeech (see DESIGN.md and PAPERS.md section 1): slimmable layers, switchable
 // batch norm, the sandwich rule with in-place distillation, batch-norm recalibration, subnet extraction
-// and slimmable KWS supernets.
+// (the slimmable KWS supernets are in models).
 export * from './channels';
 export * from './extract';
 export * from './slim_linear';
@@ -11,5 +11,3 @@ export * from './slim_attention';
 export * from './sandwich';
 export * from './inplace_distillation';
 export * from './recalibrate';
-export * from './kws_ds_cnn';
-export * from './kws_transformer';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { applyOverrides, presetFromEnv } from '../../lib/experiments/types';
+import { applyOverrides, mergeConfig, presetFromEnv, Presets, resolvePreset } from '../../lib/experiments/presets';
 
 test('applyOverrides sets nested keys, parses JSON values, and refuses unknown, inherited or non-object paths', () => {
   const base = { epochs: 3, opt: { lr: 0.1, name: 'adam' }, aug: null as null | { p: number }, widths: [1] };
@@ -26,4 +26,20 @@ test('presetFromEnv reads SLIMSPEECH_PRESET', () => {
   } finally {
     if (prev === undefined) delete process.env.SLIMSPEECH_PRESET; else process.env.SLIMSPEECH_PRESET = prev;
   }
+});
+
+test('presets: quick and paper are differences from default, merged key by key; arrays and null are replaced whole', () => {
+  type Cfg = { epochs: number; opt: { lr: number; name: string }; widths: number[]; aug: null | { p: number } };
+  const presets: Presets<Cfg> = {
+    default: { epochs: 20, opt: { lr: 0.1, name: 'adam' }, widths: [0.5, 1], aug: null },
+    quick: { epochs: 2, opt: { lr: 0.5 }, widths: [1] },
+    paper: { aug: { p: 0.8 } },
+  };
+  assert.deepEqual(resolvePreset(presets, 'quick'), { epochs: 2, opt: { lr: 0.5, name: 'adam' }, widths: [1], aug: null });
+  assert.deepEqual(resolvePreset(presets, 'paper'), { epochs: 20, opt: { lr: 0.1, name: 'adam' }, widths: [0.5, 1], aug: { p: 0.8 } });
+  const d = resolvePreset(presets, 'default');
+  d.opt.lr = 9;
+  assert.equal(presets.default.opt.lr, 0.1, 'a resolved preset is a copy');
+  assert.throws(() => mergeConfig(presets.default, { opt: { lrr: 1 } } as never, 'x'), /x: unknown key 'opt.lrr'; known: lr, name/);
+  assert.throws(() => resolvePreset(presets, 'huge' as never), /quick, default, paper/);
 });

@@ -11,8 +11,9 @@ import { setupBackend, assertClose, assertNoLeak } from '../helpers';
 import { Activation, Ctx, loadModel, manualSeed, Module, registerModule, saveModel, Sequential } from '../../lib/nn';
 import { countMacs } from '../../lib/metrics/size';
 import {
-  extractSubnet, SlimConv2d, SlimDsCnn, slimDsCnn, SlimKwt, slimKwt, SlimLinear, SwitchableBatchNorm,
+  extractSubnet, SlimConv2d, SlimLinear, SwitchableBatchNorm,
 } from '../../lib/slim';
+import { SlimDsCnn, slimDsCnn, SlimKwt, slimKwt } from '../../lib/models';
 
 before(async () => {
   await setupBackend();

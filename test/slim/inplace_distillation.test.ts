@@ -10,8 +10,9 @@ import { fit, Rng } from '../../lib/train';
 import { crossEntropy } from '../../lib/metrics/cross_entropy';
 import { klDivergence } from '../../lib/distill/kl_divergence';
 import {
-  sandwichWidths, slimDsCnn, SlimLinear, slimmableLoss, slimmableStep, SwitchableBatchNorm,
+  sandwichWidths, SlimLinear, slimmableLoss, slimmableStep, SwitchableBatchNorm,
 } from '../../lib/slim';
+import { slimDsCnn } from '../../lib/models';
 
 before(async () => {
   await setupBackend();

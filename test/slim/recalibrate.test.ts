@@ -7,8 +7,9 @@ import * as tf from '@tensorflow/tfjs';
 import { setupBackend, assertClose, assertNoLeak } from '../helpers';
 import { Activation, Linear, manualSeed, Sequential } from '../../lib/nn';
 import {
-  cloneModule, extractSubnet, recalibrateBatchNorm, slimDsCnn, SlimLinear, SwitchableBatchNorm,
+  cloneModule, extractSubnet, recalibrateBatchNorm, SlimLinear, SwitchableBatchNorm,
 } from '../../lib/slim';
+import { slimDsCnn } from '../../lib/models';
 
 let data: tf.Tensor[];
 

@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import { setupBackend, assertNoLeak } from '../helpers';
 import { buildModule, manualSeed } from '../../lib/nn';
 import { countMacs, countParams } from '../../lib/metrics/size';
-import { DS_CNN_PRESETS, extractSubnet, SlimDsCnn, slimDsCnn } from '../../lib/slim';
+import { extractSubnet } from '../../lib/slim';
+import { DS_CNN_PRESETS, SlimDsCnn, slimDsCnn } from '../../lib/models';
 
 before(async () => {
   await setupBackend();

@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import { setupBackend, assertClose, assertNoLeak } from '../helpers';
 import { buildModule, manualSeed } from '../../lib/nn';
 import { countMacs, countParams } from '../../lib/metrics/size';
-import { extractSubnet, KWT_PRESETS, SlimKwt, slimKwt } from '../../lib/slim';
+import { extractSubnet } from '../../lib/slim';
+import { KWT_PRESETS, SlimKwt, slimKwt } from '../../lib/models';
 
 before(async () => {
   await setupBackend();

@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
+import type { PresetName } from '../experiments/presets';
 import { Ctx, Module, parameterRng, registerModule } from '../nn/module';
 import { ActivationName } from '../nn/activations';
 import { ModuleList } from '../nn/sequential';
-import { DEFAULT_WIDTHS, normalizeWidths, widthOf } from './channels';
-import { assignFrom, buildQuietly, extractChildrenInto, Slimmable } from './extract';
-import { SlimLinear } from './slim_linear';
-import { SlimLayerNorm } from './slim_layer_norm';
-import { SlimTransformerEncoderLayer } from './slim_attention';
+import { DEFAULT_WIDTHS, normalizeWidths, widthOf } from '../slim/channels';
+import { assignFrom, buildQuietly, extractChildrenInto, Slimmable } from '../slim/extract';
+import { SlimLinear } from '../slim/slim_linear';
+import { SlimLayerNorm } from '../slim/slim_layer_norm';
+import { SlimTransformerEncoderLayer } from '../slim/slim_attention';
 
 /** How {@link SlimKwt} pools the token sequence into one vector: a learned class token, or the token mean. */
 export type KwtPooling = 'cls' | 'mean';
@@ -134,8 +135,6 @@ export class SlimKwt extends Module implements Slimmable {
 }
 registerModule('SlimKwt', SlimKwt);
 
-/** Named sizes of {@link slimKwt}. */
-export type KwtPreset = 'quick' | 'default' | 'paper';
 
 /**
  * Sizes of the presets (12 classes, 98 x 40 log-mels, one-frame patches, class token):
@@ -144,14 +143,14 @@ export type KwtPreset = 'quick' | 'default' | 'paper';
  * - 'paper': dModel 64, 4 heads of 16, feed-forward 256, 4 layers (a KWT-1 cut to 4 layers and 4 heads):
  *   about 210k parameters at full width, under the 250k of Akhtar et al. (arXiv 2304.12183).
  */
-export const KWT_PRESETS: Readonly<Record<KwtPreset, SlimKwtArgs>> = Object.freeze({
+export const KWT_PRESETS: Readonly<Record<PresetName, SlimKwtArgs>> = Object.freeze({
   quick: { dModel: 16, numHeads: 2, dimFeedforward: 32, numLayers: 1 },
   default: { dModel: 64, numHeads: 4, dimFeedforward: 128, numLayers: 2 },
   paper: { dModel: 64, numHeads: 4, dimFeedforward: 256, numLayers: 4 },
 });
 
 /** Builds a {@link SlimKwt} from a preset (default 'default') with any argument overridden. */
-export function slimKwt(options: SlimKwtArgs & { preset?: KwtPreset } = {}): SlimKwt {
+export function slimKwt(options: SlimKwtArgs & { preset?: PresetName } = {}): SlimKwt {
   const { preset = 'default', ...rest } = options;
   const base = KWT_PRESETS[preset];
   if (!base) throw new Error(`slimKwt: unknown preset '${preset}' (quick, default, paper)`);

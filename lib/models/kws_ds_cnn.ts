@@ -1,14 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
+import type { PresetName } from '../experiments/presets';
 import { Ctx, Module, registerModule } from '../nn/module';
 import { Activation } from '../nn/activations';
 import { Dropout } from '../nn/dropout';
 import { GlobalAvgPool } from '../nn/pooling';
 import { Sequential } from '../nn/sequential';
-import { DEFAULT_WIDTHS, normalizeWidths, slimChannels, widthOf } from './channels';
-import { buildQuietly, buildTidy, extractChildrenInto, Slimmable } from './extract';
-import { SlimConv2d } from './slim_conv';
-import { SlimLinear } from './slim_linear';
-import { SwitchableBatchNorm } from './switchable_batch_norm';
+import { DEFAULT_WIDTHS, normalizeWidths, slimChannels, widthOf } from '../slim/channels';
+import { buildQuietly, buildTidy, extractChildrenInto, Slimmable } from '../slim/extract';
+import { SlimConv2d } from '../slim/slim_conv';
+import { SlimLinear } from '../slim/slim_linear';
+import { SwitchableBatchNorm } from '../slim/switchable_batch_norm';
 
 /** Arguments of {@link SlimDsCnn}: everything that fixes its shapes. */
 export interface SlimDsCnnArgs {
@@ -114,9 +115,6 @@ export class SlimDsCnn extends Module implements Slimmable {
 }
 registerModule('SlimDsCnn', SlimDsCnn);
 
-/** Named sizes of {@link slimDsCnn}. */
-export type DsCnnPreset = 'quick' | 'default' | 'paper';
-
 /**
  * Sizes of the presets (with 12 classes, 98 x 40 log-mels):
  * - 'quick': a toy for tests and smoke runs (16 channels, 2 blocks);
@@ -125,14 +123,14 @@ export type DsCnnPreset = 'quick' | 'default' | 'paper';
  * - 'paper': DS-CNN-M-sized (172 channels, 4 blocks), about 140k parameters at full width: the largest
  *   subnet stays under the 250k of Akhtar et al. (arXiv 2304.12183); for a GPU and the full dataset.
  */
-export const DS_CNN_PRESETS: Readonly<Record<DsCnnPreset, SlimDsCnnArgs>> = Object.freeze({
+export const DS_CNN_PRESETS: Readonly<Record<PresetName, SlimDsCnnArgs>> = Object.freeze({
   quick: { channels: [16, 16, 16] },
   default: { channels: [64, 64, 64, 64, 64] },
   paper: { channels: [172, 172, 172, 172, 172] },
 });
 
 /** Builds a {@link SlimDsCnn} from a preset (default 'default') with any argument overridden. */
-export function slimDsCnn(options: SlimDsCnnArgs & { preset?: DsCnnPreset } = {}): SlimDsCnn {
+export function slimDsCnn(options: SlimDsCnnArgs & { preset?: PresetName } = {}): SlimDsCnn {
   const { preset = 'default', ...rest } = options;
   const base = DS_CNN_PRESETS[preset];
   if (!base) throw new Error(`slimDsCnn: unknown preset '${preset}' (quick, default, paper)`);
