@@ -2,7 +2,7 @@
 // The `slimspeech` command: runs experiments and notebooks headless.
 import * as path from 'path';
 import { useBackend } from './backend';
-import { checkPresetName, formatTable, getRecipe, RECIPES, runNotebooks, runRecipe } from './experiments';
+import { checkPresetName, copyNotebooks, formatTable, getRecipe, RECIPES, runNotebooks, runRecipe } from './experiments';
 
 const USAGE = `usage:
   slimspeech run <experiment> [--preset quick|default|paper] [--set key=value ...] [--seeds N] [--out DIR]
@@ -15,6 +15,8 @@ const USAGE = `usage:
   slimspeech notebooks [--preset P] [--out DIR] [notebook.ipynb ...]
       executes the notebooks headless through Jupyter (tslab kernel); executed copies and HTML go to
       DIR (default out/notebooks); preset default 'default'
+  slimspeech notebooks --copy DIR [--overwrite]
+      copies the bundled notebooks into DIR (e.g. notebooks/ of your own project) to open or run there
   slimspeech list
       lists the experiments and their presets
 options:
@@ -23,14 +25,14 @@ options:
 
 interface Args {
   positional: string[]; preset?: string; sets: string[]; out?: string; backend?: string; seeds?: string;
-  fresh: boolean; quiet: boolean; help: boolean;
+  copy?: string; fresh: boolean; quiet: boolean; overwrite: boolean; help: boolean;
 }
 
 function parse(argv: string[]): Args {
-  const a: Args = { positional: [], sets: [], fresh: false, quiet: false, help: false };
+  const a: Args = { positional: [], sets: [], fresh: false, quiet: false, overwrite: false, help: false };
   const valued: Record<string, (a: Args, v: string) => void> = {
     '--preset': (x, v) => { x.preset = v; }, '--set': (x, v) => { x.sets.push(v); }, '--out': (x, v) => { x.out = v; },
-    '--backend': (x, v) => { x.backend = v; }, '--seeds': (x, v) => { x.seeds = v; },
+    '--backend': (x, v) => { x.backend = v; }, '--seeds': (x, v) => { x.seeds = v; }, '--copy': (x, v) => { x.copy = v; },
   };
   for (let i = 0; i < argv.length; i++) {
     const t = argv[i];
@@ -39,6 +41,7 @@ function parse(argv: string[]): Args {
     if (t === '--help' || t === '-h') a.help = true;
     else if (t === '--fresh') a.fresh = true;
     else if (t === '--quiet') a.quiet = true;
+    else if (t === '--overwrite') a.overwrite = true;
     else if (valued[flag]) {
       const v = eq > 0 && flag !== t ? t.slice(eq + 1) : argv[++i];
       if (v === undefined) throw new Error(`${t} needs a value`);
@@ -80,6 +83,12 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === 'notebooks') {
+    if (args.copy !== undefined) {
+      const copied = copyNotebooks(args.copy, { overwrite: args.overwrite });
+      for (const f of copied) console.log(f);
+      console.log(`${copied.length} notebook(s) copied; open them with the tslab kernel (see the README)`);
+      return 0;
+    }
     const runs = runNotebooks({ preset: checkPresetName(args.preset ?? 'default'), outDir: args.out,
       notebooks: rest.length ? rest.map((p) => path.resolve(p)) : undefined });
     const failed = runs.filter((r) => !r.ok);

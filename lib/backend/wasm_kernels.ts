@@ -155,10 +155,10 @@ export function kernelModule(backend: WasmBackend): KernelModule {
   return m;
 }
 
-function decodeBase64(b64: string): Uint8Array {
-  if (typeof Buffer !== 'undefined') return new Uint8Array(Buffer.from(b64, 'base64'));
+function decodeBase64(b64: string): ArrayBuffer {
+  if (typeof Buffer !== 'undefined') return new Uint8Array(Buffer.from(b64, 'base64')).buffer;
   const bin = atob(b64);
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
+  return out.buffer;
 }
