@@ -1,8 +1,9 @@
 // Grouped bars per width: one group per width, one bar per series (slimmable, independent, ...).
 import { Figure, FigureOptions, Trace, Vector, axis, baseLayout, color, describe, isArrayOrTensor, named, toVector } from './figure';
+import { PairedOptions, seriesStyles } from './palette';
 
 /** Options of `perWidthBars`. */
-export interface PerWidthBarsOptions extends FigureOptions {
+export interface PerWidthBarsOptions extends FigureOptions, PairedOptions {
   /** x-axis title. Default: 'width'. */
   xTitle?: string;
   /** y-axis title. Default: 'accuracy'. */
@@ -22,7 +23,8 @@ function widthLabel(w: number | string): string {
  * Grouped bars per width (Akhtar et al., arXiv 2304.12183): for each width multiplier a group of bars,
  * one per named series, e.g. `perWidthBars([0.25, 0.5, 1], {slimmable: accS, independent: accI})`.
  * Numeric widths are labelled '0.25×', string widths as given. Every series has one value per width;
- * NaN leaves a gap (a width a series lacks).
+ * NaN leaves a gap (a width a series lacks). With options.palette (and options.keys) the bars take
+ * paired colours: one colour per group (a method), a solid or hatched fill per variant (see `palette`).
  */
 export async function perWidthBars(widths: ArrayLike<number | string>, series: Record<string, Vector>,
   opts: PerWidthBarsOptions = {}): Promise<Figure> {
@@ -40,6 +42,7 @@ export async function perWidthBars(widths: ArrayLike<number | string>, series: R
     throw new Error(`perWidthBars: series must be a record of named series ({slimmable: [...], ...}), received ${describe(series)}`);
   }
   const entries = named<Vector>(series, () => false, '', 'series');
+  const styles = seriesStyles(entries.map((e) => e.name), opts, 'perWidthBars');
   const data: Trace[] = [];
   for (let i = 0; i < entries.length; i++) {
     const { name, value, arg } = entries[i];
@@ -48,6 +51,11 @@ export async function perWidthBars(widths: ArrayLike<number | string>, series: R
       throw new Error(`perWidthBars: ${arg} has ${y.length} values but there are ${labels.length} widths`);
     }
     const trace: Trace = { type: 'bar', name, x: labels, y, marker: { color: color(i) } };
+    if (styles) {
+      const { color: c, variant } = styles[i];
+      trace.marker = { color: c, opacity: variant.opacity, line: { color: c, width: 1 },
+        ...(variant.pattern ? { pattern: { shape: variant.pattern, fgcolor: c, bgcolor: 'white', solidity: 0.4 } } : {}) };
+    }
     if (valueFormat !== null) {
       trace.texttemplate = `%{y:${valueFormat}}`;
       trace.textposition = 'outside';

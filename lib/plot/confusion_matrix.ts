@@ -1,6 +1,7 @@
 // Confusion matrix as an annotated heatmap, with sklearn's normalisations.
-import { Figure, FigureOptions, Matrix, describe, toMatrix } from './figure';
+import { Axis, Figure, FigureOptions, Matrix, describe, toMatrix } from './figure';
 import { heatmapFigure } from './heatmap';
+import { textWidth } from './labels';
 
 /**
  * How a confusion matrix is normalised, as sklearn's `confusion_matrix(normalize=...)`: 'none' counts,
@@ -53,12 +54,34 @@ export interface ConfusionMatrixOptions extends FigureOptions {
   xTitle?: string;
   /** y-axis title. Default: 'true'. */
   yTitle?: string;
+  /**
+   * Title of the colour bar. Default: 'count', or with normalisation 'share of true class',
+   * 'share of predicted class', 'share of all'.
+   */
+  colorbarTitle?: string;
+  /**
+   * Height of one row of cells in pixels; the figure's height follows from it, the number of classes and
+   * the length of the class names (unless options.height is given). Default: 480 / classes, within 22 to 60.
+   */
+  cellHeight?: number;
 }
+
+const COLORBAR_TITLES: Record<ConfusionNormalization, string> = {
+  none: 'count', true: 'share of true class', pred: 'share of predicted class', all: 'share of all',
+};
+
+/** Tick label font size (Plotly's default) and the space between tick labels and axis titles, in pixels. */
+const TICK_FONT = 12;
+const STANDOFF = 12;
+/** Figure width assumed when the caller gives none, to guess whether class names fit side by side. */
+const ASSUMED_WIDTH = 1100;
 
 /**
  * Confusion matrix m[true class][predicted class] (sklearn's layout) as a heatmap with each cell's value
  * printed on it, the first class at the top left. Counts must be non-negative; hover shows the raw count
- * next to the normalised value. A tensor (rank 2) is read with `await t.data()`.
+ * next to the normalised value. The matrix spans the width of the cell or page; its height follows the
+ * number of classes (options.cellHeight), and the margins the longest class name, which is printed in
+ * full. A tensor (rank 2) is read with `await t.data()`.
  */
 export async function confusionMatrix(matrix: Matrix, opts: ConfusionMatrixOptions = {}): Promise<Figure> {
   const { normalize = 'none', xTitle = 'predicted', yTitle = 'true', colorscale = BLUES } = opts;
@@ -76,16 +99,38 @@ export async function confusionMatrix(matrix: Matrix, opts: ConfusionMatrixOptio
   }
   const z = normalizeConfusion(counts, normalize);
   const valueFormat = opts.valueFormat ?? (normalize === 'none' ? ',d' : '.2f');
+  const rowPx = opts.cellHeight ?? Math.min(60, Math.max(22, Math.round(480 / n)));
+  if (!(Number.isFinite(rowPx) && rowPx > 0)) {
+    throw new Error(`confusionMatrix: options.cellHeight must be a positive number of pixels, received ${rowPx}`);
+  }
+  // Margins from the class names, so that no name is clipped and the axis titles stand clear of them;
+  // the height from the rows, so that the matrix spans the cell's width at a readable row height.
+  const longest = Math.max(...labels.map((l) => textWidth(l, TICK_FONT)));
+  const titleSpace = STANDOFF + TICK_FONT * 1.6;
+  const left = Math.ceil(longest + 10 + titleSpace);
+  const columnPx = ((opts.width ?? ASSUMED_WIDTH) - left - 140) / n;
+  const upright = longest + 8 <= columnPx;
+  const bottom = Math.ceil((upright ? TICK_FONT * 1.4 : longest) + 10 + titleSpace);
   const fig = heatmapFigure([{ name: 'confusion', z, x: labels, y: labels }], {
     ...opts, xTitle, yTitle, colorscale, reverseY: true, annotate: true, valueFormat,
     zmin: 0, zmax: normalize === 'none' ? undefined : 1,
+    colorbarTitle: opts.colorbarTitle ?? COLORBAR_TITLES[normalize],
   });
   Object.assign(fig.data[0], {
     customdata: counts,
     hovertemplate: `true %{y}<br>predicted %{x}<br>count %{customdata}` +
       (normalize === 'none' ? '' : `<br>${normalize}-normalised %{z:.3f}`) + '<extra></extra>',
   });
-  const yaxis = fig.layout.yaxis;
-  if (yaxis) yaxis.scaleanchor = 'x';
+  const layout = fig.layout;
+  const margin = layout.margin as { l: number; r: number; t: number; b: number };
+  margin.l = Math.max(margin.l, left);
+  margin.b = Math.max(margin.b, bottom);
+  if (opts.height === undefined) layout.height = margin.t + margin.b + n * rowPx;
+  // Every class named (Plotly would skip every other name when they crowd), upright when the names fit
+  // side by side, else turned a quarter (never a slant, whose neighbours run together in narrow columns).
+  const everyClass = { tickmode: 'linear', tick0: 0, dtick: 1 };
+  Object.assign(layout.xaxis as Axis, everyClass,
+    { tickangle: 'auto', autotickangles: [0, 90], title: { text: xTitle, standoff: STANDOFF } });
+  Object.assign(layout.yaxis as Axis, everyClass, { title: { text: yTitle, standoff: STANDOFF } });
   return fig;
 }

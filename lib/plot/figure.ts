@@ -19,7 +19,8 @@ export interface Trace {
 
 /** One Plotly axis (layout.xaxis, layout.yaxis2, ...) as plain JSON. */
 export interface Axis {
-  title?: { text: string };
+  /** The title; `standoff` is its distance in pixels from the tick labels. */
+  title?: { text: string; standoff?: number };
   type?: 'linear' | 'log' | 'category';
   range?: [number, number];
   autorange?: boolean | 'reversed';
@@ -87,6 +88,7 @@ export function describe(x: unknown): string {
   if (Array.isArray(x)) return `an array of length ${x.length}`;
   if (ArrayBuffer.isView(x)) return `a ${x.constructor.name} of length ${(x as unknown as ArrayLike<number>).length}`;
   if (typeof x === 'object') return `an object with keys [${Object.keys(x).slice(0, 5).join(', ')}]`;
+  if (typeof x === 'number') return `number ${x}`;
   return `${typeof x} ${JSON.stringify(x)}`;
 }
 
@@ -196,9 +198,12 @@ function checkSize(v: number, name: string): number {
   return v;
 }
 
-/** An axis with a title. */
+/**
+ * An axis with a title. Margins grow to fit its tick labels and title (automargin), so long class names
+ * or tick texts are neither clipped nor overprinted by the title.
+ */
 export function axis(title: string, extra: Axis = {}): Axis {
-  return { title: { text: title }, ...extra };
+  return { title: { text: title }, automargin: true, ...extra };
 }
 
 /** Plotly's default colour sequence, used where two traces must share a series' colour. */

@@ -2,6 +2,7 @@
 import {
   Axis, Figure, FigureOptions, Layout, Matrix, Trace, axis, baseLayout, isArrayOrTensor, named, toMatrix,
 } from './figure';
+import { integerTicks } from './ticks';
 
 /** Colour options shared by the heatmap-like helpers. */
 export interface ColorOptions {
@@ -11,7 +12,10 @@ export interface ColorOptions {
   zmin?: number;
   /** Value at the top of the colour scale, shared by all panels. Default: the largest finite value. */
   zmax?: number;
-  /** Title of the colour bar. Default: none. */
+  /**
+   * Title of the colour bar: what the colours measure, with its unit ('attention weight', 'log-mel energy',
+   * 'dB'). Default: 'value' for heatmap; spectrogram and confusionMatrix name their own.
+   */
   colorbarTitle?: string;
 }
 
@@ -69,6 +73,11 @@ function finiteRange(panels: HeatmapPanel[]): [number, number] {
   return lo <= hi ? [lo, hi] : [0, 1];
 }
 
+/** Whole-number ticks on a grid of cells at start, start + step, ... (row and column indices), not 0.5 and 1.5. */
+function gridTicks(start: number, step: number, cells: number): Partial<Axis> {
+  return cells > 0 ? integerTicks([start, start + step, start + step * (cells - 1)]) : {};
+}
+
 /**
  * Builds a figure of heatmap panels side by side, sharing one colour scale (so panels compare), with
  * zoom linked across panels of equal shape and each panel's name above it when there are several.
@@ -87,7 +96,7 @@ export function heatmapFigure(panels: HeatmapPanel[], opts: HeatmapFigureOptions
   const layout: Layout = baseLayout(opts, { topSpace: n > 1 ? 20 : 0 });
   layout.coloraxis = {
     colorscale: opts.colorscale ?? 'Viridis', cmin: zmin, cmax: zmax,
-    colorbar: opts.colorbarTitle === undefined ? {} : { title: { text: opts.colorbarTitle } },
+    colorbar: { title: { text: opts.colorbarTitle ?? 'value', side: 'right' } },
   };
   const annotations: Array<Record<string, unknown>> = [];
   const data: Trace[] = panels.map((p, i) => {
@@ -103,7 +112,9 @@ export function heatmapFigure(panels: HeatmapPanel[], opts: HeatmapFigureOptions
     const xaxis: Axis = axis(opts.xTitle, { domain, anchor: `y${suffix}` });
     const yaxis: Axis = axis(i === 0 ? opts.yTitle : '', { anchor: `x${suffix}` });
     if (p.x !== undefined) xaxis.type = 'category';
+    else Object.assign(xaxis, gridTicks(p.x0 ?? 0, p.dx ?? 1, p.z[0]?.length ?? 0));
     if (p.y !== undefined) yaxis.type = 'category';
+    else Object.assign(yaxis, gridTicks(p.y0 ?? 0, p.dy ?? 1, p.z.length));
     if (opts.reverseY) yaxis.autorange = 'reversed';
     if (i > 0 && sameShape) { xaxis.matches = 'x'; yaxis.matches = 'y'; }
     layout[`xaxis${suffix}`] = xaxis;

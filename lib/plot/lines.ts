@@ -3,6 +3,8 @@ import {
   Figure, FigureOptions, Trace, Vector, axis, baseLayout, color, describe, isTensor, isArrayOrTensor, named, oneBased,
   toVector,
 } from './figure';
+import { PairedOptions, seriesStyles } from './palette';
+import { integerTicks } from './ticks';
 
 /** A series with explicit x values (steps or epochs at which y was logged). */
 export interface Curve {
@@ -13,8 +15,8 @@ export interface Curve {
 }
 
 /** Options of `trainingCurves`. */
-export interface TrainingCurvesOptions extends FigureOptions {
-  /** x-axis title. Default: 'step'. */
+export interface TrainingCurvesOptions extends FigureOptions, PairedOptions {
+  /** x-axis title. Default: 'step'. When every x is a whole number (epochs, steps) the ticks are too. */
   xTitle?: string;
   /** y-axis title. Default: 'value'. */
   yTitle?: string;
@@ -61,7 +63,10 @@ export function emaSmooth(y: number[], weight: number): number[] {
 /**
  * Training curves: several named series against step or epoch, e.g.
  * `trainingCurves({train: history.loss, valid: {x: validSteps, y: validLoss}}, {logY: true})`.
- * A single Vector is drawn as one series named 'value'. Tensors are read with `await t.data()`.
+ * A single Vector is drawn as one series named 'value'. Tensors are read with `await t.data()`. With
+ * options.palette and options.keys the series take paired colours: one colour per group (a width), one
+ * dash and marker per variant (slimmable solid, independent dashed), the same in every figure drawn with
+ * that palette (see `palette`).
  */
 export async function trainingCurves(series: Vector | Curve | Record<string, Vector | Curve>,
   opts: TrainingCurvesOptions = {}): Promise<Figure> {
@@ -70,22 +75,30 @@ export async function trainingCurves(series: Vector | Curve | Record<string, Vec
     throw new Error(`trainingCurves: options.smoothing must be in [0, 1), received ${smoothing}`);
   }
   const entries = named<Vector | Curve>(series, (s) => isArrayOrTensor(s) || isCurve(s), 'value', 'series');
+  const styles = seriesStyles(entries.map((e) => e.name), opts, 'trainingCurves');
   const data: Trace[] = [];
+  const allX: number[] = [];
   for (let i = 0; i < entries.length; i++) {
     const { name, value, arg } = entries[i];
     const { x, y } = await readCurve(value, arg);
-    const line = { color: color(i), width: 2 };
+    allX.push(...x);
+    const c = styles ? styles[i].color : color(i);
+    const variant = styles?.[i].variant;
+    const line = { color: c, width: 2, ...(variant ? { dash: variant.dash } : {}) };
     const mode = markers ? 'lines+markers' : 'lines';
+    const style: Partial<Trace> = variant
+      ? { opacity: variant.opacity, marker: { symbol: variant.symbol, size: 7, color: c } }
+      : {};
     if (smoothing > 0) {
       data.push({ type: 'scatter', mode: 'lines', name: `${name} (raw)`, x, y, showlegend: false, opacity: 0.3,
-        line: { color: color(i), width: 1 }, legendgroup: name, hoverinfo: 'skip' });
-      data.push({ type: 'scatter', mode, name, x, y: emaSmooth(y, smoothing), line, legendgroup: name });
+        line: { color: c, width: 1 }, legendgroup: name, hoverinfo: 'skip' });
+      data.push({ type: 'scatter', mode, name, x, y: emaSmooth(y, smoothing), line, legendgroup: name, ...style });
     } else {
-      data.push({ type: 'scatter', mode, name, x, y, line });
+      data.push({ type: 'scatter', mode, name, x, y, line, ...style });
     }
   }
   const layout = baseLayout(opts);
-  layout.xaxis = axis(xTitle);
+  layout.xaxis = axis(xTitle, integerTicks(allX));
   layout.yaxis = axis(yTitle, logY ? { type: 'log' } : {});
   layout.hovermode = 'x unified';
   return { data, layout };
@@ -118,7 +131,7 @@ export async function labelSwitchRate(rates: Vector | Record<string, Vector>,
     data.push({ type: 'scatter', mode: 'lines+markers', name, x: oneBased(y.length), y, line: { color: color(i) } });
   }
   const layout = baseLayout(opts);
-  layout.xaxis = axis(xTitle, { dtick: 1 });
+  layout.xaxis = axis(xTitle, integerTicks(data.flatMap((t) => t.x as number[])));
   layout.yaxis = axis(yTitle, { rangemode: 'tozero', ...(percent ? { tickformat: '.0%' } : {}) });
   return { data, layout };
 }
@@ -156,7 +169,7 @@ export async function sparsityVsTarget(sparsity: Vector, target: Vector,
     { type: 'scatter', mode: 'lines', name: 'target', x, y: t, line: { color: color(3), width: 2, dash: 'dash' } },
   ];
   const layout = baseLayout(opts);
-  layout.xaxis = axis(xTitle);
+  layout.xaxis = axis(xTitle, integerTicks(x));
   layout.yaxis = axis(yTitle, percent ? { tickformat: '.0%' } : {});
   layout.hovermode = 'x unified';
   return { data, layout };

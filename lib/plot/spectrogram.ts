@@ -20,6 +20,11 @@ export interface SpectrogramOptions extends FigureOptions, ColorOptions {
   xTitle?: string;
   /** y-axis title. Default: 'frequency (Hz)' with binHz, else 'bin'. */
   yTitle?: string;
+  /**
+   * Title of the colour bar, naming what the input holds: 'log-mel energy', 'magnitude', ... Default: 'dB'
+   * with `db`, else 'value' (the helper cannot tell magnitudes from log-mels).
+   */
+  colorbarTitle?: string;
 }
 
 function positive(v: number | undefined, name: string): void {
@@ -61,7 +66,7 @@ export async function spectrogram(specs: Matrix | Record<string, Matrix>,
     ...opts,
     xTitle: opts.xTitle ?? (frameSeconds === undefined ? 'frame' : 'time (s)'),
     yTitle: opts.yTitle ?? (binHz === undefined ? 'bin' : 'frequency (Hz)'),
-    colorbarTitle: opts.colorbarTitle ?? (db ? 'dB' : undefined),
+    colorbarTitle: opts.colorbarTitle ?? (db ? 'dB' : 'value'),
     reverseY: false, annotate: false, valueFormat: '.3g',
   });
 }

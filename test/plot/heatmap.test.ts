@@ -40,3 +40,14 @@ test('heatmap: label counts must match the matrix; zmin above zmax is an error',
   await assert.rejects(heatmap([[1, 2]], { xLabels: ['a'] }), /xLabels has 1 entries but matrices has 2 columns/);
   await assert.rejects(heatmap([[1, 2]], { zmin: 3, zmax: 1 }), /zmin \(3\) must not exceed options.zmax \(1\)/);
 });
+
+test('heatmap: a titled colour bar (default "value") and whole-number ticks on row and column indices', async () => {
+  const colorbar = (f: { layout: Record<string, unknown> }) =>
+    (f.layout.coloraxis as { colorbar: { title: { text: string; side: string } } }).colorbar.title;
+  const fig = await heatmap([[1, 2, 3], [4, 5, 6]]);
+  assert.deepEqual(colorbar(fig), { text: 'value', side: 'right' });
+  assert.equal(colorbar(await heatmap([[1]], { colorbarTitle: 'attention weight' })).text, 'attention weight');
+  assert.deepEqual([fig.layout.xaxis?.dtick, fig.layout.yaxis?.dtick], [1, 1]);
+  const labelled = await heatmap([[1, 2]], { xLabels: ['a', 'b'] });
+  assert.equal(labelled.layout.xaxis?.dtick, undefined, 'category axes keep their labels');
+});

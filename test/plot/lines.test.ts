@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { setupBackend } from '../helpers';
+import { PALETTE, Trace } from '../../lib/plot/figure';
 import { emaSmooth, labelSwitchRate, sparsityVsTarget, trainingCurves } from '../../lib/plot/lines';
+import { palette } from '../../lib/plot/palette';
 
 test('trainingCurves: one trace per named series, x from 1 or as given, axis titles and log y', async () => {
   await setupBackend();
@@ -67,4 +69,34 @@ test('sparsityVsTarget: a solid sparsity line and a dashed target line on the sa
   assert.equal(fig.layout.yaxis?.title?.text, 'sparsity');
   await assert.rejects(sparsityVsTarget([0, 1], [0]), /sparsity has 2 values but target has 1/);
   await assert.rejects(sparsityVsTarget([0, 1], [0, 1], { steps: [1] }), /options\.steps has 1 values/);
+});
+
+test('trainingCurves: whole-number epochs get whole-number ticks; fractional x keeps Plotly ticks', async () => {
+  const three = await trainingCurves([1, 0.5, 0.3], { xTitle: 'epoch' });
+  assert.equal(three.layout.xaxis?.dtick, 1);
+  assert.equal(three.layout.xaxis?.tickformat, 'd');
+  const twenty = await trainingCurves({ a: Array.from({ length: 20 }, (_, i) => 1 / (i + 1)) });
+  assert.equal(twenty.layout.xaxis?.dtick, 2);
+  const fractional = await trainingCurves({ a: { x: [0.5, 1, 1.5], y: [3, 2, 1] } });
+  assert.equal(fractional.layout.xaxis?.dtick, undefined);
+  const rates = await labelSwitchRate(Array.from({ length: 100 }, () => 0.1));
+  assert.equal(rates.layout.xaxis?.dtick, undefined, 'no label per epoch over 100 epochs');
+  assert.equal(rates.layout.xaxis?.tickformat, 'd');
+});
+
+test('trainingCurves: paired colours: a width keeps its colour in two figures drawn in other orders, variants dash', async () => {
+  const pal = palette([0.25, 0.5, 'all widths'], { variants: ['slimmable', 'independent'] });
+  const keys = (name: string) => (name === 'sum'
+    ? { group: 'all widths' } : { group: Number(name.split(' ')[1]), variant: name.split(' ')[0] });
+  const val = await trainingCurves({ 'slimmable 0.25': [1, 2], 'slimmable 0.5': [1, 2], 'independent 0.25': [1, 2] },
+    { palette: pal, keys, markers: true });
+  const loss = await trainingCurves({ sum: [2, 1], 'independent 0.5': [2, 1], 'independent 0.25': [2, 1] }, { palette: pal, keys });
+  const line = (t: Trace) => t.line as { color: string; dash: string };
+  assert.deepEqual(val.data.map((t) => line(t).color), [PALETTE[0], PALETTE[1], PALETTE[0]]);
+  assert.deepEqual(loss.data.map((t) => line(t).color), [PALETTE[2], PALETTE[1], PALETTE[0]]);
+  assert.deepEqual(val.data.map((t) => line(t).dash), ['solid', 'solid', 'dash']);
+  assert.equal((val.data[2].marker as { symbol: string }).symbol, 'circle-open');
+  const plain = await trainingCurves({ a: [1], b: [2] });
+  assert.equal(line(plain.data[1]).color, PALETTE[1], 'without a palette: one colour per series, as before');
+  await assert.rejects(trainingCurves({ 'slimmable 2': [1] }, { palette: pal, keys }), /trainingCurves: series 'slimmable 2': palette: group '2'/);
 });

@@ -38,3 +38,14 @@ test('spectrogram rejects bad options and empty input', async () => {
   await assert.rejects(spectrogram([[1]], { frameSeconds: 0 }), /options.frameSeconds must be a positive number, received 0/);
   await assert.rejects(spectrogram({ a: [] }), /spectrogram: specs.a is empty/);
 });
+
+test('spectrogram: the colour bar says what it shows: dB, the caller\'s unit, else "value"', async () => {
+  const title = (f: { layout: Record<string, unknown> }) =>
+    (f.layout.coloraxis as { colorbar: { title: { text: string } } }).colorbar.title.text;
+  assert.equal(title(await spectrogram([[1, 2]])), 'value');
+  assert.equal(title(await spectrogram([[1, 2]], { colorbarTitle: 'log-mel energy' })), 'log-mel energy');
+  assert.equal(title(await spectrogram([[1, 2]], { db: true, colorbarTitle: 'dB re 1' })), 'dB re 1');
+  const timed = await spectrogram([[1, 2], [3, 4]], { frameSeconds: 0.01 });
+  assert.equal(timed.layout.xaxis?.dtick, undefined, 'seconds keep Plotly ticks');
+  assert.equal(timed.layout.yaxis?.dtick, 1, 'bins are whole numbers');
+});
