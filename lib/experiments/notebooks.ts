@@ -98,6 +98,7 @@ export function runNotebooks(opts: RunNotebooksOptions = {}): NotebookRun[] {
       '--output-dir', outDir, '--output', `${name}.ipynb`, nb], { cwd: path.dirname(nb), env, encoding: 'utf8', maxBuffer: 1 << 28 });
     const executed = path.join(outDir, `${name}.ipynb`);
     const run: NotebookRun = { notebook: nb, executed, seconds: (Date.now() - t0) / 1000, ok: exec.status === 0 };
+    if (run.ok) numberCells(executed);
     if (!run.ok) {
       const err = (exec.stderr || '').split('\n').filter((l) => l.trim()).slice(-25).join('\n');
       run.error = err || `nbconvert exited with ${exec.status}`;
@@ -111,6 +112,23 @@ export function runNotebooks(opts: RunNotebooksOptions = {}): NotebookRun[] {
     runs.push(run);
   }
   return runs;
+}
+
+/**
+ * Numbers the executed code cells of a notebook 1, 2, 3, ... in order (In [1]: ...), as a kernel that
+ * reports execution counts would: tslab answers every request with no count, which leaves `In [ ]:` on
+ * every cell of the exported HTML. Cells that did not run keep no number.
+ */
+export function numberCells(file: string): void {
+  const nb = JSON.parse(fs.readFileSync(file, 'utf8')) as { cells: { cell_type: string; execution_count?: number | null;
+    metadata?: { execution?: Record<string, string> }; outputs?: { output_type: string; execution_count?: number | null }[] }[] };
+  let n = 0;
+  for (const c of nb.cells) {
+    if (c.cell_type !== 'code' || c.metadata?.execution?.['shell.execute_reply'] === undefined) continue;
+    c.execution_count = ++n;
+    for (const o of c.outputs ?? []) if (o.output_type === 'execute_result') o.execution_count = n;
+  }
+  fs.writeFileSync(file, JSON.stringify(nb, null, 1));
 }
 
 /** Options of {@link copyNotebooks}. */

@@ -49,6 +49,15 @@ export interface StepOutcome {
   resumed?: { epoch: number; batchIndex: number; step: number };
 }
 
+/** Step outcomes as table rows (notebooks show them with plot.table): step, what happened, seconds, optimizer steps. */
+export function outcomeRows(outcomes: StepOutcome[]): Record<string, string | number>[] {
+  return outcomes.map((o) => ({
+    step: o.name, status: o.status === 'cached' ? 'reused (inputs unchanged)' : o.resumed
+      ? `resumed at epoch ${o.resumed.epoch} after ${o.resumed.step} steps` : 'ran',
+    seconds: Number(o.seconds.toFixed(1)), 'optimizer steps here': o.optimizerSteps,
+  }));
+}
+
 /** A claim as a recipe's report step hands it over: what is claimed and the per-item evidence. */
 export interface ClaimInput {
   spec: ClaimSpec;

@@ -18,7 +18,7 @@ import { checkConfig, KwsArch, SLIMMABLE_KWS_PRESETS, SlimmableKwsConfig, widthT
 import { loadKwsData, prepareKwsData, saveKwsData } from './data';
 import { evaluateKws, extractKwsSubnets, recalibrateKws, saveKwsModels } from './evaluate';
 import { kwsFigures } from './figures';
-import { reportKws, SlimmableKwsResults } from './report';
+import { reportKws, resultsOf } from './report';
 import { disposeKwsState, initialKwsState, KwsState } from './state';
 import { loadTrained, saveTrained, trainKws, trainedId } from './train';
 
@@ -81,7 +81,7 @@ export function kwsSteps(config: SlimmableKwsConfig): KwsStep[] {
     { name: 'save', title: 'models saved under models/', run: saveKwsModels },
     { name: 'report', title: 'results.json, results.csv and the claims', run: async (run) => reportKws(run) },
     { name: 'figures', title: 'plots/ as offline HTML', run: async (run: KwsRun) => {
-      await run.savePlots(await kwsFigures(run.results as unknown as SlimmableKwsResults, run.state.data));
+      await run.savePlots(await kwsFigures(resultsOf(run), run.state.data));
     } },
   ];
 }

@@ -124,3 +124,26 @@ export function misclassified(state: KwsState, config: SlimmableKwsConfig, arch:
   }
   return out;
 }
+
+/**
+ * The results table as a notebook shows it: one row per model with accuracies in % and sizes, then the
+ * baselines (chance, always the most frequent class) as rows of their own, so that no accuracy is read
+ * without them.
+ */
+export function kwsDisplayRows(results: SlimmableKwsResults): Record<string, string | number>[] {
+  const pct = (v: number | null) => (v === null ? '-' : `${(100 * v).toFixed(1)}`);
+  const rows: Record<string, string | number>[] = results.rows.map((r) => ({
+    model: `${ARCH_NAME[r.arch]} ${r.variant === 'slimmable' ? 'slimmable' : 'alone'} ${r.width}×`, parameters: r.params,
+    'MACs per clip': r.macs, 'test %': pct(r.accuracy), 'recorded voices %': pct(r.accuracyRecorded),
+    'synthetic voices %': pct(r.accuracySynthetic), 'validation %': pct(r.accuracyValidation), 'latency ms': r.latencyMs.toFixed(2),
+  }));
+  const base = (name: string, v: number) => ({ model: `baseline: ${name}`, parameters: '-', 'MACs per clip': '-', 'test %': pct(v),
+    'recorded voices %': '-', 'synthetic voices %': '-', 'validation %': '-', 'latency ms': '-' });
+  return [...rows, base('chance (uniform guess)', results.baselines.chance), base('always the most frequent class', results.baselines.majority)];
+}
+
+/** The results of a run whose report step ran, typed (throws before that). */
+export function resultsOf(run: Run<SlimmableKwsConfig, KwsState>): SlimmableKwsResults {
+  if (!run.results) throw new Error("slimmable-kws: no results yet; run the step 'report' first");
+  return run.results as unknown as SlimmableKwsResults;
+}
