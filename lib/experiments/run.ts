@@ -252,31 +252,28 @@ export class Run<C extends RecipeConfig, S> {
     if (fs.existsSync(keyFile) && JSON.parse(fs.readFileSync(keyFile, 'utf8')).key !== key) fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
     writeFileAtomic(keyFile, JSON.stringify({ step: cur.step.name, key }));
-    const file = fs.createWriteStream(this.path('run.log'), { flags: 'a' });
     const label = `[${cur.index + 1}/${this.steps.length}] ${cur.step.name}${opts.label ? ` ${opts.label}` : ''}`;
-    try {
-      return await fit<B>({
-        seed: this.config.seed, progress: this.options.quiet ? 'none' : this.options.progress ?? 'auto',
-        ...(this.config.microBatch !== null && opts.microBatch === undefined ? { microBatch: this.config.microBatch } : {}),
-        ...opts,
-        label,
-        checkpoint: { dir, everySteps: this.options.checkpointEvery },
-        log: (l) => {
-          file.write(`${new Date().toISOString()} ${l}\n`);
-          opts.log?.(l);
-        },
-        onStep: (r) => {
-          cur.outcome.optimizerSteps += 1;
-          return opts.onStep?.(r);
-        },
-        onResume: (info) => {
-          cur.outcome.resumed ??= { epoch: info.epoch, batchIndex: info.batchIndex, step: info.step };
-          opts.onResume?.(info);
-        },
-      });
-    } finally {
-      await new Promise((resolve) => file.end(resolve));
-    }
+    return fit<B>({
+      seed: this.config.seed, progress: this.options.quiet ? 'none' : this.options.progress ?? 'auto',
+      ...(this.config.microBatch !== null && opts.microBatch === undefined ? { microBatch: this.config.microBatch } : {}),
+      ...opts,
+      label,
+      checkpoint: { dir, everySteps: this.options.checkpointEvery },
+      // Written synchronously: a training loop on wasm awaits only microtasks, so a stream would not
+      // flush before the training ends.
+      log: (l) => {
+        fs.appendFileSync(this.path('run.log'), `${new Date().toISOString()} ${l}\n`);
+        opts.log?.(l);
+      },
+      onStep: (r) => {
+        cur.outcome.optimizerSteps += 1;
+        return opts.onStep?.(r);
+      },
+      onResume: (info) => {
+        cur.outcome.resumed ??= { epoch: info.epoch, batchIndex: info.batchIndex, step: info.step };
+        opts.onResume?.(info);
+      },
+    });
   }
 
   /**

@@ -199,6 +199,7 @@ export async function fit<B>(opts: FitOptions<B>): Promise<History> {
 
   let stepsPerEpoch = opts.stepsPerEpoch;
   let stopped = false;
+  let lastYield = Date.now();
   const slice = opts.sliceBatch ?? sliceBatch;
   let microLimit: number | undefined = typeof opts.microBatch === 'number' ? Math.max(1, Math.floor(opts.microBatch)) : undefined;
   let planned = opts.microBatch !== 'auto';
@@ -290,6 +291,13 @@ export async function fit<B>(opts: FitOptions<B>): Promise<History> {
       accLoss = 0;
       for (const k of Object.keys(accTerms)) delete accTerms[k];
       progress.update(epoch, batchIndex, stepsPerEpoch, { loss, ...terms });
+      // On wasm every await in a step resolves as a microtask, so without a macrotask now and then nothing
+      // else runs until training ends: progress output in a notebook (sent by the kernel), log streams,
+      // signal handlers. Yield to the event loop at most every 200 ms.
+      if (Date.now() - lastYield > 200) {
+        await new Promise((resolve) => setImmediate(resolve));
+        lastYield = Date.now();
+      }
       if (opts.onStep?.(rec) === 'stop') stopped = true;
       if (opts.maxSteps !== undefined && globalStep >= opts.maxSteps) stopped = true;
       if (opts.checkpoint?.everySteps && globalStep % opts.checkpoint.everySteps === 0) {
