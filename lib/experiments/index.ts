@@ -3,6 +3,7 @@
 export * from './presets';
 export * from './recipe';
 export * from './run';
+export * from './seeds';
 export * from './claims';
 export * from './results';
 export * from './evaluation';

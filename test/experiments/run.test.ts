@@ -10,7 +10,8 @@ import * as tf from '@tensorflow/tfjs';
 import { setupBackend } from '../helpers';
 import { Linear, manualSeed, loadModel, saveModel } from '../../lib/nn';
 import { Recipe, RecipeConfig } from '../../lib/experiments/recipe';
-import { openRun, Run, runRecipe } from '../../lib/experiments/run';
+import { openRun, Run } from '../../lib/experiments/run';
+import { runRecipe } from '../../lib/experiments/seeds';
 import { Rng } from '../../lib/train';
 
 before(async () => {

@@ -19,7 +19,8 @@ import { readCheckpoint } from '../../lib/train/checkpoint';
 import { Rng } from '../../lib/util/rng';
 import { applyOverrides, resolvePreset } from '../../lib/experiments/presets';
 import { getRecipe } from '../../lib/experiments/recipes';
-import { openRun, runRecipe } from '../../lib/experiments/run';
+import { openRun } from '../../lib/experiments/run';
+import { runRecipe } from '../../lib/experiments/seeds';
 import {
   buildKwsSupernet, buildKwsWidthModel, KWS_ARCHS, KwsData, kwsTrainBatches, prepareKwsData, recipe, SLIMMABLE_KWS_PRESETS,
   SlimmableKwsConfig, SlimmableKwsResults,
