@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { frame } from './frame';
+import { besselI0, gcd } from '../util/special';
 
 /**
  * Window of the sinc kernel: 'sinc_interp_hann' (cos^2, torchaudio's default; called
@@ -40,23 +41,6 @@ export interface ResampleKernel {
 
 /** Largest kernel built (m x (2W + o) taps, 128 MB in float64); coprime rates such as 44100 -> 16001 exceed it. */
 const MAX_TAPS = 2 ** 24;
-
-function gcd(a: number, b: number): number {
-  while (b) [a, b] = [b, a % b];
-  return a;
-}
-
-/** Modified Bessel function of the first kind, order 0, by its power series sum_k ((x/2)^k / k!)^2. */
-function besselI0(x: number): number {
-  let term = 1;
-  let sum = 1;
-  const q = (x * x) / 4;
-  for (let k = 1; term > 1e-17 * sum; k++) {
-    term *= q / (k * k);
-    sum += term;
-  }
-  return sum;
-}
 
 function checkRates(origFreq: number, newFreq: number, where: string): void {
   for (const [name, v] of [['origFreq', origFreq], ['newFreq', newFreq]] as const) {

@@ -21,3 +21,4 @@ export { countParams, countMacs } from './size';
 export type { CountParamsOptions } from './size';
 export { latency } from './latency';
 export type { LatencyOptions, LatencyResult } from './latency';
+export { stoi, stoiBatch, STOI_SHORT_INPUT_VALUE, type StoiOptions, type StoiShortInput, type StoiBatchInput } from './stoi';
