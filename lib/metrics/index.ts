@@ -22,3 +22,4 @@ export type { CountParamsOptions } from './size';
 export { latency } from './latency';
 export type { LatencyOptions, LatencyResult } from './latency';
 export { stoi, stoiBatch, STOI_SHORT_INPUT_VALUE, type StoiOptions, type StoiShortInput, type StoiBatchInput } from './stoi';
+export { pesq, pesqBatch, NoUtterancesError, type PesqMode, type PesqOptions, type PesqBatchOptions } from './pesq';
