@@ -2,10 +2,11 @@
 // wasm (and the pure-JS cpu backend for a step or two) run one after the other on this machine, each in its
 // own process, on the same architecture (checked: equal parameter counts), batch and input length.
 // `npm run bench` (or `npm run bench -- --quick`, under two minutes) prints a table and writes
-// bench/results.json.
+// bench/results.json. `npm run bench -- --metrics` times the speech-quality metrics instead (bench/metrics.ts).
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { benchMetrics } from './metrics';
 
 interface Side { params: number; msPerStep: number; inferMs: number; peakRssMb: number; tensorsBefore?: number; tensorsAfter?: number }
 
@@ -86,4 +87,15 @@ function main(): void {
   console.log(`wrote ${path.relative(root, out)}`);
 }
 
-main();
+if (process.argv.includes('--metrics')) {
+  benchMetrics(quick).then((rows) => {
+    const out = path.join(root, 'bench', 'results-metrics.json');
+    fs.writeFileSync(out, JSON.stringify(rows, null, 1) + '\n');
+    console.log(`wrote ${path.relative(root, out)}`);
+  }, (e: Error) => {
+    console.error(e.message);
+    process.exit(1);
+  });
+} else {
+  main();
+}

@@ -27,3 +27,23 @@ export function readVector(x: NumbersLike, what: string, fn: string): Float64Arr
   }
   return out;
 }
+
+/** A batch of signals: a [batch, time] tensor, or an array of 1-D signals (tensors or array-likes). */
+export type SignalBatch = tf.Tensor | ReadonlyArray<NumbersLike>;
+
+/**
+ * Reads a batch of signals into float64 rows (internal to metrics): the rows of a [batch, time] tensor,
+ * or each signal of an array read as {@link readVector} does.
+ */
+export function readSignals(x: SignalBatch, what: string, fn: string): Float64Array[] {
+  if (x instanceof tf.Tensor) {
+    if (x.rank !== 2) throw new Error(`${fn}: ${what} must be a [batch, time] tensor; got shape [${x.shape.join(', ')}]`);
+    const [b, t] = x.shape as [number, number];
+    const data = Float64Array.from(x.dataSync() as ArrayLike<number>);
+    return Array.from({ length: b }, (_, i) => data.subarray(i * t, (i + 1) * t));
+  }
+  if (!Array.isArray(x)) {
+    throw new Error(`${fn}: ${what} must be a [batch, time] tensor or an array of signals; got ${Object.prototype.toString.call(x)}`);
+  }
+  return x.map((s, i) => readVector(s, `${what}[${i}]`, fn));
+}

@@ -2,9 +2,8 @@
  * STOI (Taal et al. 2011) and ESTOI (Jensen & Taal 2016), computed as pystoi 0.4.1 computes them, in
  * float64 on plain arrays (no tensors: the work is a few thousand small FFTs and dot products).
  */
-import * as tf from '@tensorflow/tfjs';
 import FFT from 'fft.js';
-import { readVector, NumbersLike } from './inputs';
+import { readSignals, readVector, NumbersLike, SignalBatch } from './inputs';
 import { octaveResampleFilter, resampleOctPair, OctaveResampleFilter } from './stoi_resample';
 import { thirdOctaveBands } from './stoi_bands';
 
@@ -312,18 +311,7 @@ export function stoi(estimate: NumbersLike, reference: NumbersLike, sampleRate: 
 }
 
 /** A batch of signals for {@link stoiBatch}: a [batch, time] tensor or an array of 1-D signals. */
-export type StoiBatchInput = tf.Tensor | ReadonlyArray<NumbersLike>;
-
-function readBatch(x: StoiBatchInput, what: string, fn: string): Float64Array[] {
-  if (x instanceof tf.Tensor) {
-    if (x.rank !== 2) throw new Error(`${fn}: ${what} must be a [batch, time] tensor; got shape [${x.shape.join(', ')}]`);
-    const [b, t] = x.shape as [number, number];
-    const data = Float64Array.from(x.dataSync() as ArrayLike<number>);
-    return Array.from({ length: b }, (_, i) => data.subarray(i * t, (i + 1) * t));
-  }
-  if (!Array.isArray(x)) throw new Error(`${fn}: ${what} must be a [batch, time] tensor or an array of signals; got ${Object.prototype.toString.call(x)}`);
-  return x.map((s, i) => readVector(s, `${what}[${i}]`, fn));
-}
+export type StoiBatchInput = SignalBatch;
 
 /**
  * {@link stoi} for each pair of a batch: `stoiBatch(E, R, sr, opts)[i] === stoi(E[i], R[i], sr, opts)`.
@@ -336,8 +324,8 @@ function readBatch(x: StoiBatchInput, what: string, fn: string): Float64Array[] 
  */
 export function stoiBatch(estimates: StoiBatchInput, references: StoiBatchInput, sampleRate: number, options: StoiOptions = {}): number[] {
   const fn = 'stoiBatch';
-  const est = readBatch(estimates, 'estimates', fn);
-  const ref = readBatch(references, 'references', fn);
+  const est = readSignals(estimates, 'estimates', fn);
+  const ref = readSignals(references, 'references', fn);
   checkSampleRate(sampleRate, fn);
   const opts = checkOptions(options, fn);
   if (est.length !== ref.length) {

@@ -198,7 +198,7 @@ test('pesq rejects unsupported rates, wb at 8 kHz, unknown modes, short, unequal
   const [t1, t2, t3] = [tf.zeros([8000]), tf.zeros([2, 8000]), tf.zeros([3, 8000])];
   assert.throws(() => pesq(t2, t2, 16000), /estimate must be 1-D \[time\]; got a tensor of shape \[2, 8000\]/);
   assert.throws(() => pesqBatch(t2, t3, 16000), /same batch size; got 2 and 3/);
-  assert.throws(() => pesqBatch(t1, t2, 16000), /estimates must be \[batch, time\]; got a tensor of shape \[8000\]/);
+  assert.throws(() => pesqBatch(t1, t2, 16000), /estimates must be a \[batch, time\] tensor; got shape \[8000\]/);
   tf.dispose([t1, t2, t3]);
 });
 

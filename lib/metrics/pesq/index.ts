@@ -19,7 +19,7 @@ import { splitUtterances } from './utterance_split';
 import { voiceActivity } from './vad';
 import { pesqIndicators } from './disturbance';
 import { f32 } from './dsp';
-import { NumbersLike } from '../inputs';
+import { NumbersLike, readSignals, SignalBatch } from '../inputs';
 
 /** 'nb': P.862 narrow-band (IRS handset filter, P.862.1 mapping); 'wb': P.862.2 wide-band (16 kHz only). */
 export type PesqMode = 'nb' | 'wb';
@@ -185,7 +185,7 @@ export function pesq(estimate: NumbersLike, reference: NumbersLike, sampleRate: 
  * {@link pesq} of each row: estimates and references as [batch, time] tensors (of one shape) or as
  * arrays of 1-D signals (pairwise of equal length). Returns one MOS-LQO per row.
  */
-export function pesqBatch(estimates: tf.Tensor | ArrayLike<NumbersLike>, references: tf.Tensor | ArrayLike<NumbersLike>,
+export function pesqBatch(estimates: SignalBatch, references: SignalBatch,
   sampleRate: number, options: PesqBatchOptions = {}): number[] {
   const fn = 'pesqBatch';
   const mode = resolveMode(sampleRate, options, fn);
@@ -193,22 +193,8 @@ export function pesqBatch(estimates: tf.Tensor | ArrayLike<NumbersLike>, referen
   if (onNoUtterances !== 'throw' && onNoUtterances !== 'nan') {
     throw new Error(`${fn}: onNoUtterances must be 'throw' or 'nan'; got ${JSON.stringify(onNoUtterances)}`);
   }
-  const rows = (x: tf.Tensor | ArrayLike<NumbersLike>, what: string): Array<ArrayLike<number>> => {
-    if (x instanceof tf.Tensor) {
-      if (x.rank !== 2) {
-        throw new Error(`${fn}: ${what} must be [batch, time]; got a tensor of shape [${x.shape.join(', ')}]`);
-      }
-      const data = x.dataSync() as Float32Array;
-      const [b, t] = x.shape;
-      return Array.from({ length: b }, (_, i) => data.subarray(i * t, (i + 1) * t));
-    }
-    if (x == null || typeof x.length !== 'number') {
-      throw new Error(`${fn}: ${what} must be a [batch, time] tensor or an array of signals`);
-    }
-    return Array.from(x, (s, i) => readSignal(s, `${what}[${i}]`, fn));
-  };
-  const est = rows(estimates, 'estimates');
-  const ref = rows(references, 'references');
+  const est = readSignals(estimates, 'estimates', fn);
+  const ref = readSignals(references, 'references', fn);
   if (est.length !== ref.length) {
     throw new Error(`${fn}: estimates and references must have the same batch size; got ${est.length} and ${ref.length}`);
   }
