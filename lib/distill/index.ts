@@ -16,3 +16,5 @@ export type { AlignedPair, LayerMappingRow, LayerMappingStrategy, LayerPair, Lay
   ProjectionPolicy, TapShapes } from './layer_mapping';
 export { noGrad, teacherStudentStep } from './teacher_student_step';
 export type { DistillTerm, DistillTermFn, TeacherStudentOutputs, TeacherStudentStepOptions } from './teacher_student_step';
+export { atKl, channelKl } from './at_kl';
+export type { AtKlAxis, AtKlOptions, ChannelKlOptions } from './at_kl';
