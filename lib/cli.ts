@@ -2,7 +2,7 @@
 // The `slimspeech` command: runs experiments and notebooks headless.
 import * as path from 'path';
 import { useBackend } from './backend';
-import { checkPresetName, copyNotebooks, formatTable, getRecipe, RECIPES, runNotebooks, runRecipe } from './experiments';
+import { checkPresetName, copyNotebooks, getRecipe, RECIPES, runNotebooks, runRecipe } from './experiments';
 
 const USAGE = `usage:
   slimspeech run <experiment> [--preset quick|default|paper] [--set key=value ...] [--seeds N] [--out DIR]
@@ -77,9 +77,7 @@ async function main(argv: string[]): Promise<number> {
       `backend ${backend.name} (${backend.device}), output ${out}`);
     const t0 = Date.now();
     const res = await runRecipe(recipe, { preset, set: args.sets, out, fresh: args.fresh, quiet, seeds });
-    if (seeds > 1) say(formatTable(res.rows));
-    for (const c of res.claims) say(`claim: ${c.statement} -> ${c.verdict.toUpperCase()} (${c.reason})`);
-    say(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${path.join(out, 'results.json')}`);
+    say(`${res.claims.map((c) => c.verdict).join(', ')}; done in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${path.join(out, 'results.json')}`);
     return 0;
   }
   if (cmd === 'notebooks') {

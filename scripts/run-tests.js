@@ -56,7 +56,7 @@ const passed = count('pass');
 const failed = count('fail') + count('cancelled');
 const skipped = count('skipped') + count('todo');
 // TAP test points: `ok 3 - name # SKIP reason` (indented for subtests).
-for (const m of text.matchAll(/^\s*ok \d+ - (.*?) # (SKIP|TODO)\b ?(.*)$/gm)) {
+for (const m of text.matchAll(/^\s*(?:not )?ok \d+ - (.*?) # (SKIP|TODO)\b ?(.*)$/gm)) {
   const why = m[2] === 'TODO' ? `todo${m[3] ? `: ${m[3]}` : ''}` : m[3];
   console.log(`skipped: ${m[1]}${why ? ` (${why})` : ''}`);
 }

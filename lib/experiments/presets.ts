@@ -63,6 +63,7 @@ export function applyOverrides<C extends object>(config: C, sets: string[]): C {
       const at = keys.slice(0, i + 1).join('.');
       if (!Object.prototype.hasOwnProperty.call(node, k)) throw new Error(`--set ${s}: unknown key '${at}'; known: ${Object.keys(node).join(', ')}`);
       if (i === keys.length - 1) {
+        checkGroupKeys(node[k], value, `--set ${s}`, at);
         node[k] = value;
       } else {
         const next = node[k];
@@ -74,6 +75,18 @@ export function applyOverrides<C extends object>(config: C, sets: string[]): C {
     });
   }
   return out as C;
+}
+
+/**
+ * A group of settings replaced whole (`--set group=<JSON>`) must use the group's own keys: a misspelt key
+ * would otherwise be accepted and ignored. Checked recursively wherever the old value is an object.
+ */
+function checkGroupKeys(old: unknown, value: unknown, where: string, at: string): void {
+  if (!isPlainObject(old) || !isPlainObject(value)) return;
+  for (const [k, v] of Object.entries(value)) {
+    if (!Object.prototype.hasOwnProperty.call(old, k)) throw new Error(`${where}: unknown key '${at}.${k}'; known: ${Object.keys(old).join(', ')}`);
+    checkGroupKeys(old[k], v, where, `${at}.${k}`);
+  }
 }
 
 /** Checks a preset name given on a command line or in a variable. */

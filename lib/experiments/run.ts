@@ -24,7 +24,7 @@ export interface RunOptions {
   set?: string[];
   /** The run directory. Default `out/<recipe name>`. */
   out?: string;
-  /** Ignore cached steps and checkpoints: recompute everything. Default false. */
+  /** Ignore cached steps and checkpoints, and remove the previous results, models and plots: recompute everything. Default false. */
   fresh?: boolean;
   /** No progress on the console (the run directory's run.log still gets every line). Default false. */
   quiet?: boolean;
@@ -106,7 +106,7 @@ export class Run<C extends RecipeConfig, S> {
   readonly done = new Map<string, StepOutcome>();
   /** results.json's content once the report step ran. */
   results?: RecipeResults;
-  private current?: { step: StepDef<C, S>; outcome: StepOutcome; index: number };
+  private current?: { step: StepDef<C, S>; outcome: StepOutcome; index: number; fits: Set<string> };
   private readonly keys = new Map<string, string>();
 
   constructor(readonly recipe: Recipe<C, S>, readonly config: C, readonly preset: PresetName, readonly overrides: string[],
@@ -122,7 +122,9 @@ export class Run<C extends RecipeConfig, S> {
     this.state = recipe.initialState();
     fs.mkdirSync(dir, { recursive: true });
     if (options.fresh) {
-      for (const sub of ['steps', 'checkpoints']) fs.rmSync(path.join(dir, sub), { recursive: true, force: true });
+      for (const sub of ['steps', 'checkpoints', 'models', 'plots', 'results.json', 'results.csv']) {
+        fs.rmSync(path.join(dir, sub), { recursive: true, force: true });
+      }
     }
   }
 
@@ -142,7 +144,10 @@ export class Run<C extends RecipeConfig, S> {
     if (!this.options.quiet) (this.options.print ?? console.log)(line);
   }
 
-  /** The cache key of a step: a hash of its config inputs, the seed and the keys of the steps it consumes. */
+  /**
+   * The cache key of a step: a hash of its config inputs, the seed, the keys of the steps it consumes,
+   * slimspeech's version and the backend (numbers differ between backends in their last bits).
+   */
   keyOf(name: string): string {
     const known = this.keys.get(name);
     if (known) return known;
@@ -150,7 +155,8 @@ export class Run<C extends RecipeConfig, S> {
     if (!step) throw new Error(`${this.recipe.name}: no step '${name}'`);
     const inputs = step.inputs ? step.inputs(this.config) : this.config;
     const key = createHash('sha256').update(JSON.stringify({
-      recipe: this.recipe.name, step: name, seed: this.config.seed, inputs: inputs ?? null,
+      recipe: this.recipe.name, step: name, seed: this.config.seed, inputs: inputs ?? null, version: packageVersion(),
+      backend: currentBackend()?.name ?? tf.getBackend(),
       after: (step.after ?? []).map((a) => this.keyOf(a)),
     })).digest('hex').slice(0, 24);
     this.keys.set(name, key);
@@ -218,9 +224,12 @@ export class Run<C extends RecipeConfig, S> {
       }
     }
     this.log(`${tag}: ${s.title}`);
-    this.current = { step: s, outcome, index };
+    this.current = { step: s, outcome, index, fits: new Set() };
     try {
       await s.run(this);
+    } catch (e) {
+      this.log(`${tag}: failed after ${clock((Date.now() - t0) / 1000)}: ${(e as Error).message}`);
+      throw e;
     } finally {
       this.current = undefined;
     }
@@ -247,6 +256,11 @@ export class Run<C extends RecipeConfig, S> {
     const cur = this.current;
     if (!cur) throw new Error('Run.fit: call it from inside a step');
     const dir = this.path('checkpoints', safeName(cur.step.name) + (opts.label ? `.${safeName(opts.label)}` : ''));
+    if (cur.fits.has(dir)) {
+      throw new Error(`Run.fit: step '${cur.step.name}' trains twice with the same label ('${opts.label ?? ''}'), so both would share ` +
+        `one checkpoint; give each training of a step its own label`);
+    }
+    cur.fits.add(dir);
     const keyFile = path.join(dir, 'key.json');
     const key = this.keyOf(cur.step.name);
     if (fs.existsSync(keyFile) && JSON.parse(fs.readFileSync(keyFile, 'utf8')).key !== key) fs.rmSync(dir, { recursive: true, force: true });

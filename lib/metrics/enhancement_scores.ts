@@ -6,7 +6,7 @@ import { stoi } from './stoi';
 
 /** Options of {@link enhancementScores}. */
 export interface EnhancementScoresOptions {
-  /** PESQ modes to score. Default ['wb', 'nb'] at 16 kHz, ['nb'] at 8 kHz; [] for none. */
+  /** PESQ modes to score. Default ['wb', 'nb'] at 16 kHz, ['nb'] at 8 kHz, none at other rates; [] for none. */
   pesq?: PesqMode[];
   /** Score STOI and ESTOI. Default true. */
   stoi?: boolean;
@@ -93,7 +93,7 @@ export function enhancementScores(estimates: SignalBatch, references: SignalBatc
       if (x && x.length !== r.length) throw new Error(`${fn}: ${name}[${i}] has ${x.length} samples, references[${i}] ${r.length}`);
     }
   });
-  const modes = options.pesq ?? (sampleRate === 16000 ? ['wb', 'nb'] : ['nb']);
+  const modes = options.pesq ?? (sampleRate === 16000 ? ['wb', 'nb'] : sampleRate === 8000 ? ['nb'] : []);
   const withStoi = options.stoi ?? true;
   const rows = est.map((e, i) => scoreOne(e, ref[i], nsy?.[i], sampleRate, modes, withStoi, i));
   const out: EnhancementScores = { rows, mean: meanOf(rows) };

@@ -85,8 +85,11 @@ export interface FitOptions<B> {
    * normalises over each micro-batch instead of the batch. Every micro-batch of a batch gets the same
    * `ctx.rng` (so a sandwich rule draws the same widths for all of them; dropout masks repeat). 'auto':
    * on the wasm backend, whose heap stops at 4 GB, the largest micro-batch the heap is estimated to hold
-   * (two small probe steps measure the step's peak memory per item; see train.planMicroBatch), with a
-   * line saying so when the batch is cut; the whole batch on other backends. Default: the whole batch.
+   * (two small probe steps on the first batch measure the step's own peak memory per item; see
+   * train.planMicroBatch), with a line saying so when the batch is cut; the whole batch on other backends.
+   * The choice is stored in checkpoints and kept on resume. The probes call the step function twice more:
+   * a step that keeps state outside tensors (an assignment memory, a controller) should use a fixed size.
+   * Default: the whole batch.
    */
   microBatch?: MicroBatch;
   /** The memory budget of microBatch 'auto', in bytes. Default 90% of the wasm heap's 4 GB. */
@@ -161,6 +164,7 @@ export async function fit<B>(opts: FitOptions<B>): Promise<History> {
   let skipBatches = 0;
   let globalStep = 0;
   let resumedSums: { sums: Record<string, number>; counted: number } | undefined;
+  let resumedMicroBatch: number | null | undefined;
   const ckptFile = opts.checkpoint ? path.join(opts.checkpoint.dir, CKPT) : undefined;
   const progress = new Progress(opts.label ?? 'train', opts.epochs, opts.progress ?? 'auto', undefined, opts.log);
 
@@ -181,6 +185,7 @@ export async function fit<B>(opts: FitOptions<B>): Promise<History> {
     skipBatches = ck.meta.batchIndex as number;
     globalStep = ck.meta.globalStep as number;
     resumedSums = ck.meta.epochSums as typeof resumedSums;
+    resumedMicroBatch = ck.meta.microBatch as number | null | undefined;
     opts.onResume?.({ file: ckptFile, epoch, batchIndex: skipBatches, step: globalStep });
     progress.message(`${opts.label ?? 'train'}: resumed from ${ckptFile} at epoch ${epoch}, batch ${skipBatches}, ` +
       `after ${globalStep} optimizer step(s)`);
@@ -193,7 +198,7 @@ export async function fit<B>(opts: FitOptions<B>): Promise<History> {
     const st = optimizer.getState();
     for (const [k, v] of st.tensors) tensors.set(`optimizer/${k}`, v);
     await writeCheckpoint(ckptFile, { meta: { epoch: ep, batchIndex, globalStep, optimizerStep: st.step, seed,
-      history: history.toJSON(), ...(epochSums ? { epochSums } : {}) }, tensors });
+      history: history.toJSON(), microBatch: microLimit ?? null, ...(epochSums ? { epochSums } : {}) }, tensors });
     tf.dispose([...st.tensors.values()]);
   };
 
@@ -203,13 +208,20 @@ export async function fit<B>(opts: FitOptions<B>): Promise<History> {
   const slice = opts.sliceBatch ?? sliceBatch;
   let microLimit: number | undefined = typeof opts.microBatch === 'number' ? Math.max(1, Math.floor(opts.microBatch)) : undefined;
   let planned = opts.microBatch !== 'auto';
+  // A resumed run keeps the micro-batches it was running with (batch norm sees them: the same split, the same numbers).
+  if (opts.microBatch === 'auto' && resumedMicroBatch !== undefined) {
+    microLimit = resumedMicroBatch ?? undefined;
+    planned = true;
+  }
 
-  // One forward and backward pass of the step on the items [0, n) of `batch`, returning the engine's peak
-  // tensor bytes; buffers (batch-norm statistics) are restored afterwards, so the probe changes nothing.
+  // One forward and backward pass of the step on the items [0, n) of `batch`, returning the step's peak
+  // tensor bytes; module buffers (batch-norm statistics) are restored afterwards. State a step function keeps
+  // outside tensors (an assignment memory, a controller) is not: such steps should use a fixed microBatch.
   const probePeak = async (batch: B, size: number, n: number): Promise<number> => {
     const buffers = Object.values(modules).flatMap((m) => m.namedBuffers().map(([, v]) => v));
     const saved = buffers.map((v) => tf.clone(v));
     const part = slice(batch, size, 0, n);
+    const resident = tf.memory().numBytes;
     try {
       const info = await tf.profile(() => {
         const { value, grads } = tf.variableGrads(() => {
@@ -218,7 +230,9 @@ export async function fit<B>(opts: FitOptions<B>): Promise<History> {
         }, vars);
         tf.dispose([value, ...Object.values(grads)]);
       });
-      return info.peakBytes;
+      // The step's own peak: what else the process holds (other models, a notebook's tensors) is left out,
+      // so that the split, and with batch norm the numbers, do not depend on it.
+      return info.peakBytes - resident;
     } finally {
       buffers.forEach((v, i) => v.assign(saved[i]));
       tf.dispose([...saved, ...slicedTensors(part, batch)]);

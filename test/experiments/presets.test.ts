@@ -12,6 +12,8 @@ test('applyOverrides sets nested keys, parses JSON values, and refuses unknown, 
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
   assert.throws(() => applyOverrides(base, ['aug.p=1']), /'aug' is null, not a group of settings; set it whole/);
   assert.throws(() => applyOverrides(base, ['epochs']), /expects key=value/);
+  assert.throws(() => applyOverrides(base, ['opt={"lr":1,"nmae":"x"}']), /unknown key 'opt.nmae'; known: lr, name/);
+  assert.deepEqual(applyOverrides(base, ['opt={"lr":1}']).opt, { lr: 1 }, 'a group may be replaced by a subset of its keys');
 });
 
 test('presetFromEnv reads SLIMSPEECH_PRESET', () => {

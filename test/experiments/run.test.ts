@@ -174,6 +174,24 @@ test('runRecipe with seeds pools the seeds: rows with intervals, claims over see
   await assert.rejects(runRecipe(toy, { ...quiet, out, seeds: 0 }), /--seeds must be a positive integer/);
 });
 
+test('two trainings in one step need their own labels (each has its own checkpoint)', async () => {
+  const twice: Recipe<ToyConfig, ToyState> = { ...toy, steps: () => [{ name: 'train:two', title: 'two fits', run: async (run) => {
+    for (let k = 0; k < 2; k++) {
+      const m = new Linear({ inFeatures: 2, outFeatures: 1 });
+      try {
+        await run.fit<{ x: tf.Tensor2D }>({ modules: m, epochs: 1, progress: 'none', batches: () => [{ x: tf.ones([2, 2]) as tf.Tensor2D }],
+          step: (b, ctx) => tf.mean(m.forward(b.x, ctx)) as tf.Scalar });
+      } finally {
+        m.dispose();
+      }
+    }
+  } }] };
+  const run = openRun(twice, { ...quiet, out: tmp() });
+  await assert.rejects(run.all(), /trains twice with the same label/);
+  assert.match(fs.readFileSync(run.path('run.log'), 'utf8'), /\[1\/1\] train:two: failed after/);
+  run.dispose();
+});
+
 test('a recipe whose steps name an unknown predecessor is refused', () => {
   const bad: Recipe<ToyConfig, ToyState> = { ...toy, steps: () => [{ name: 'b', title: 'b', after: ['a'], run: async () => undefined }] };
   assert.throws(() => openRun(bad, { ...quiet, out: tmp() }), /step 'b' comes after 'a', which is not an earlier step/);

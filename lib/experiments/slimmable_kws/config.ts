@@ -176,6 +176,11 @@ export function checkConfig(config: SlimmableKwsConfig): number[] {
   if (!config.archs.length) throw new Error('slimmable-kws: archs is empty');
   if (!(Number.isInteger(config.epochs) && config.epochs >= 1)) throw new Error(`slimmable-kws: epochs must be a positive integer, got ${config.epochs}`);
   if (!(Number.isInteger(config.batchSize) && config.batchSize >= 1)) throw new Error(`slimmable-kws: batchSize must be a positive integer, got ${config.batchSize}`);
+  const sa = config.augment.specAugment;
+  const saKeys = ['freqMasks', 'maxFreqWidth', 'timeMasks', 'maxTimeWidth'];
+  if (sa !== null && (typeof sa !== 'object' || Object.keys(sa).sort().join() !== [...saKeys].sort().join())) {
+    throw new Error(`slimmable-kws: augment.specAugment must be null or {${saKeys.join(', ')}}, got ${JSON.stringify(sa)}`);
+  }
   return normalizeWidths(config.widths, 'slimmable-kws');
 }
 

@@ -47,7 +47,7 @@ function resolveRoot(config: SlimmableKwsConfig): { root: string; embedded: bool
   if (config.dataRoot === 'embedded') return { root: path.join(embeddedDataDir(), 'kws'), embedded: true };
   if (!config.dataRoot) {
     throw new Error('slimmable-kws: dataRoot is empty; the paper preset runs on the real Speech Commands v2: download ' +
-      'speech_commands_v0.02 and pass --set dataRoot=/path/to/it (in a notebook: config.dataRoot = ...), or dataRoot=embedded');
+      'speech_commands_v0.02 and pass --set dataRoot=/path/to/it (in a notebook: openRun(recipe, {set: [\'dataRoot=/path/to/it\']})), or dataRoot=embedded');
   }
   return { root: requireDir(path.resolve(config.dataRoot), 'slimmable-kws dataRoot', 'a Speech Commands v2 tree'), embedded: false };
 }

@@ -12,6 +12,7 @@
  * baselines' compute per step: one supernet costs as much as training the four widths alone, which is the
  * comparison the paper makes.
  */
+import * as path from 'path';
 import { StepDef, Recipe } from '../recipe';
 import type { Run } from '../run';
 import { checkConfig, KwsArch, SLIMMABLE_KWS_PRESETS, SlimmableKwsConfig, widthTag } from './config';
@@ -34,13 +35,13 @@ type KwsStep = StepDef<SlimmableKwsConfig, KwsState>;
 type KwsRun = Run<SlimmableKwsConfig, KwsState>;
 
 function dataInputs(c: SlimmableKwsConfig): unknown {
-  const { dataRoot, keywords, silence, unknownRatio, features, augment } = c;
-  return { dataRoot, keywords, silence, unknownRatio, features, augment };
+  const { keywords, silence, unknownRatio, features, augment: { specAugment: _perBatch, ...augment } } = c;
+  return { dataRoot: c.dataRoot === 'embedded' ? 'embedded' : path.resolve(c.dataRoot), keywords, silence, unknownRatio, features, augment };
 }
 
 function trainingInputs(c: SlimmableKwsConfig, arch: KwsArch): Record<string, unknown> {
   return { model: c[arch], lr: c.lr[arch], epochs: c.epochs, batchSize: c.batchSize, optimizer: c.optimizer, weightDecay: c.weightDecay,
-    warmupEpochs: c.warmupEpochs, schedule: c.schedule, microBatch: c.microBatch };
+    warmupEpochs: c.warmupEpochs, schedule: c.schedule, microBatch: c.microBatch, specAugment: c.augment.specAugment };
 }
 
 function trainStep(arch: KwsArch, width?: number): KwsStep {
