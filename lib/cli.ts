@@ -77,7 +77,7 @@ async function main(argv: string[]): Promise<number> {
       `backend ${backend.name} (${backend.device}), output ${out}`);
     const t0 = Date.now();
     const res = await runRecipe(recipe, { preset, set: args.sets, out, fresh: args.fresh, quiet, seeds });
-    say(`${res.claims.map((c) => c.verdict).join(', ')}; done in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${path.join(out, 'results.json')}`);
+    say(`verdicts: ${res.claims.map((c) => c.verdict).join(', ')}; done in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${path.join(out, 'results.json')}`);
     return 0;
   }
   if (cmd === 'notebooks') {
