@@ -2,7 +2,7 @@
 // The `slimspeech` command: runs experiments and notebooks headless.
 import * as path from 'path';
 import { useBackend } from './backend';
-import { checkPresetName, copyNotebooks, getRecipe, RECIPES, runNotebooks, runRecipe } from './experiments';
+import { checkPresetName, copyNotebooks, enhanceFiles, getRecipe, RECIPES, runNotebooks, runRecipe } from './experiments';
 
 const USAGE = `usage:
   slimspeech run <experiment> [--preset quick|default|paper] [--set key=value ...] [--seeds N] [--out DIR]
@@ -17,6 +17,9 @@ const USAGE = `usage:
       DIR (default out/notebooks); preset default 'default'
   slimspeech notebooks --copy DIR [--overwrite]
       copies the bundled notebooks into DIR (e.g. notebooks/ of your own project) to open or run there
+  slimspeech enhance MODEL_DIR in.wav [more.wav ...] --out DIR [--chunk-seconds S] [--sample-rate HZ]
+      enhances WAV files (any rate, any length) with a saved enhancement model (e.g. a distil-dccrn model
+      under out/distil-dccrn/models/); writes the enhanced files under their own names to DIR
   slimspeech list
       lists the experiments and their presets
 options:
@@ -25,7 +28,7 @@ options:
 
 interface Args {
   positional: string[]; preset?: string; sets: string[]; out?: string; backend?: string; seeds?: string;
-  copy?: string; fresh: boolean; quiet: boolean; overwrite: boolean; help: boolean;
+  copy?: string; chunkSeconds?: string; sampleRate?: string; fresh: boolean; quiet: boolean; overwrite: boolean; help: boolean;
 }
 
 function parse(argv: string[]): Args {
@@ -33,6 +36,7 @@ function parse(argv: string[]): Args {
   const valued: Record<string, (a: Args, v: string) => void> = {
     '--preset': (x, v) => { x.preset = v; }, '--set': (x, v) => { x.sets.push(v); }, '--out': (x, v) => { x.out = v; },
     '--backend': (x, v) => { x.backend = v; }, '--seeds': (x, v) => { x.seeds = v; }, '--copy': (x, v) => { x.copy = v; },
+    '--chunk-seconds': (x, v) => { x.chunkSeconds = v; }, '--sample-rate': (x, v) => { x.sampleRate = v; },
   };
   for (let i = 0; i < argv.length; i++) {
     const t = argv[i];
@@ -78,6 +82,23 @@ async function main(argv: string[]): Promise<number> {
     const t0 = Date.now();
     const res = await runRecipe(recipe, { preset, set: args.sets, out, fresh: args.fresh, quiet, seeds });
     say(`verdicts: ${res.claims.map((c) => c.verdict).join(', ')}; done in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${path.join(out, 'results.json')}`);
+    return 0;
+  }
+  if (cmd === 'enhance') {
+    const [modelDir, ...files] = rest;
+    if (!modelDir || !files.length) throw new Error(`enhance needs a model folder and at least one WAV file\n${USAGE}`);
+    if (!args.out) throw new Error('enhance needs --out DIR (where the enhanced files go)');
+    const num = (v: string | undefined, name: string) => {
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      if (!(n > 0)) throw new Error(`${name} must be a positive number, got '${v}'`);
+      return n;
+    };
+    await useBackend(args.backend ?? 'auto');
+    const done = await enhanceFiles(path.resolve(modelDir), files.map((f) => path.resolve(f)), { outDir: path.resolve(args.out),
+      chunkSeconds: num(args.chunkSeconds, '--chunk-seconds'), sampleRate: num(args.sampleRate, '--sample-rate'),
+      progress: args.quiet ? 'none' : 'auto' });
+    for (const d of done) console.log(`${d.output} (${d.seconds.toFixed(2)} s of audio in ${d.wallSeconds.toFixed(2)} s)`);
     return 0;
   }
   if (cmd === 'notebooks') {

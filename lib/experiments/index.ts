@@ -8,5 +8,6 @@ export * from './claims';
 export * from './results';
 export * from './evaluation';
 export * from './notebooks';
+export * from './enhance';
 export { RECIPES, getRecipe } from './recipes';
 export * as slimmableKws from './slimmable_kws';
