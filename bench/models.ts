@@ -2,7 +2,7 @@
 // inputs and training losses. Batch sizes and lengths come from bench/run.ts (the default presets').
 import * as tf from '@tensorflow/tfjs';
 import { Module, manualSeed } from '../lib/nn';
-import { ConvTasNet, Crn } from '../lib/models';
+import { ConvTasNet, Crn, Dccrn, DccrnArgs, DCCRN_PRESETS } from '../lib/models';
 import { crossEntropy, siSnr } from '../lib/metrics';
 import { slimDsCnn, slimKwt } from '../lib/models';
 
@@ -17,6 +17,22 @@ function pit2(est: tf.Tensor, ref: tf.Tensor): tf.Scalar {
     const b = tf.mean(siSnr(est, tf.reverse(ref, 1)), -1);
     return tf.neg(tf.mean(tf.maximum(a, b))) as tf.Scalar;
   });
+}
+
+/** An enhancement model trained on negative SI-SNR against a random target. */
+function enhancement(make: () => Module): BenchModel {
+  return {
+    build(batch, length) {
+      manualSeed(0);
+      const ref = tf.randomNormal([batch, length]);
+      return { model: make(), input: tf.randomNormal([batch, length]), loss: (o) => tf.neg(tf.mean(siSnr(o, ref))) as tf.Scalar,
+        input1: tf.randomNormal([1, length]) };
+    },
+  };
+}
+
+function dccrn(args: DccrnArgs): BenchModel {
+  return enhancement(() => new Dccrn(args));
 }
 
 function kws(make: () => Module): BenchModel {
@@ -41,11 +57,8 @@ export const BENCH_MODELS: Record<string, BenchModel> = {
       return { model: new ConvTasNet(), input: tf.randomNormal([batch, length]), loss: (o) => pit2(o, ref), input1: tf.randomNormal([1, length]) };
     },
   },
-  crn: {
-    build(batch, length) {
-      manualSeed(0);
-      const ref = tf.randomNormal([batch, length]);
-      return { model: new Crn(), input: tf.randomNormal([batch, length]), loss: (o) => tf.neg(tf.mean(siSnr(o, ref))) as tf.Scalar, input1: tf.randomNormal([1, length]) };
-    },
-  },
+  crn: enhancement(() => new Crn()),
+  // Distil-DCCRN's student size (DCCRN-CL at half the channels, rnnUnits 192: 1.13M) and DCCRN-CL itself (3.67M).
+  'dccrn-student': dccrn(DCCRN_PRESETS.student),
+  dccrn: dccrn(DCCRN_PRESETS['DCCRN-CL']),
 };

@@ -113,6 +113,130 @@ class Crn(nn.Module):
         return torch.istft(torch.complex(real, imag), self.nFft, self.hop, window=self.window, center=True, length=noisy.shape[1])
 
 
+# ---- DCCRN (lib/models/dccrn.ts; self-contained: the fetched reference code is not imported) --------------
+def dccrn_bases(win, fft):
+    """ConvSTFT kernels: windowed real DFT rows [2F, 1, win]; pinv of the unwindowed rows, transposed and windowed."""
+    n = torch.arange(win, dtype=torch.float64)
+    k = torch.arange(fft // 2 + 1, dtype=torch.float64)
+    ang = 2 * math.pi * k[:, None] * n[None, :] / fft
+    rows = torch.cat([torch.cos(ang), -torch.sin(ang)], 0)
+    w = 0.5 - 0.5 * torch.cos(2 * math.pi * n / win)
+    return (rows * w).float()[:, None], (torch.linalg.pinv(rows).T * w).float()[:, None], (w * w).float()[None, None]
+
+
+class ComplexConv(nn.Module):
+    """Complex (transposed) conv over [B, C, F, T], kernel (5, 2), stride (2, 1); C = real + imaginary channels.
+    One conv with the block weight [[Wr, -Wi], [Wi, Wr]], or with `four` four convs of the halves (as the
+    reference code; slower here)."""
+
+    def __init__(self, cin, cout, transposed, four=False):
+        super().__init__()
+        self.transposed, self.four = transposed, four
+        conv = nn.ConvTranspose2d if transposed else nn.Conv2d
+        extra = dict(output_padding=(1, 0)) if transposed else {}
+        self.real = conv(cin // 2, cout // 2, (5, 2), (2, 1), padding=(2, 0), **extra)
+        self.imag = conv(cin // 2, cout // 2, (5, 2), (2, 1), padding=(2, 0), **extra)
+        for c in (self.real, self.imag):
+            nn.init.normal_(c.weight, std=0.05)
+            nn.init.zeros_(c.bias)
+
+    def forward(self, x):
+        if not self.transposed:
+            x = F.pad(x, [1, 0, 0, 0])                                   # causal: one past frame
+        if self.four:
+            xr, xi = x.chunk(2, 1)
+            return torch.cat([self.real(xr) - self.imag(xi), self.real(xi) + self.imag(xr)], 1)
+        wr, wi = self.real.weight, self.imag.weight
+        br, bi = self.real.bias, self.imag.bias
+        if self.transposed:                                              # weight [in, out, kf, kt]
+            w = torch.cat([torch.cat([wr, wi], 1), torch.cat([-wi, wr], 1)], 0)
+            return F.conv_transpose2d(x, w, torch.cat([br - bi, br + bi]), (2, 1), (2, 0), (1, 0))
+        w = torch.cat([torch.cat([wr, -wi], 1), torch.cat([wi, wr], 1)], 0)  # weight [out, in, kf, kt]
+        return F.conv2d(x, w, torch.cat([br - bi, br + bi]), (2, 1), (2, 0))
+
+
+class ComplexLstm(nn.Module):
+    def __init__(self, inp, hidden, proj=None):
+        super().__init__()
+        self.real_lstm = nn.LSTM(inp // 2, hidden // 2, batch_first=True)
+        self.imag_lstm = nn.LSTM(inp // 2, hidden // 2, batch_first=True)
+        self.proj = proj is not None
+        if self.proj:
+            self.real_proj = nn.Linear(hidden // 2, proj // 2)
+            self.imag_proj = nn.Linear(hidden // 2, proj // 2)
+
+    def forward(self, x):                                                # [B, T, inp], real half first
+        B = x.shape[0]
+        both = torch.cat(x.chunk(2, -1), 0)                              # [2B, T, inp/2]
+        r, i = self.real_lstm(both)[0], self.imag_lstm(both)[0]
+        real, imag = r[:B] - i[B:], r[B:] + i[:B]
+        if self.proj:
+            real, imag = self.real_proj(real), self.imag_proj(imag)
+        return torch.cat([real, imag], -1)
+
+
+def complex_cat(a, b):
+    ar, ai = a.chunk(2, 1)
+    br, bi = b.chunk(2, 1)
+    return torch.cat([ar, br, ai, bi], 1)
+
+
+class Dccrn(nn.Module):
+    def __init__(self, kernel_num, rnn_units, use_clstm=True, rnn_layers=2, win=400, hop=100, fft=512, four=False):
+        super().__init__()
+        self.win, self.hop, self.fft = win, hop, fft
+        ch = [2] + list(kernel_num)
+        n = len(kernel_num)
+        self.enc = nn.ModuleList([nn.Sequential(ComplexConv(ch[i], ch[i + 1], False, four), nn.BatchNorm2d(ch[i + 1]), nn.PReLU())
+                                  for i in range(n)])
+        flat = fft // 2 ** (n + 1) * ch[-1]
+        self.use_clstm = use_clstm
+        if use_clstm:
+            self.rnn = nn.ModuleList([ComplexLstm(flat if l == 0 else rnn_units, rnn_units, flat if l == rnn_layers - 1 else None)
+                                      for l in range(rnn_layers)])
+        else:
+            self.lstm = nn.LSTM(flat, rnn_units, 2, batch_first=True)
+            self.transform = nn.Linear(rnn_units, flat)
+        self.dec = nn.ModuleList([nn.Sequential(ComplexConv(2 * ch[n - j], ch[n - j - 1], True, four),
+                                                *([nn.BatchNorm2d(ch[n - j - 1]), nn.PReLU()] if j < n - 1 else []))
+                                  for j in range(n)])
+        fwd, inv, w2 = dccrn_bases(win, fft)
+        self.register_buffer('fwd', fwd)
+        self.register_buffer('inv', inv)
+        self.register_buffer('w2', w2)
+
+    def forward(self, x):
+        B, L = x.shape
+        p, Fb = self.win - self.hop, self.fft // 2 + 1
+        spec = F.conv1d(F.pad(x[:, None], [p, p]), self.fwd, stride=self.hop)    # [B, 2F, T]
+        re, im = spec[:, 1:Fb], spec[:, Fb + 1:]
+        h = torch.stack([re, im], 1)                                           # [B, 2, F-1, T]
+        skips = []
+        for e in self.enc:
+            h = e(h)
+            skips.append(h)
+        _, C, D, T = h.shape
+        r = h.permute(0, 3, 1, 2).reshape(B, T, C * D)
+        if self.use_clstm:
+            for layer in self.rnn:
+                r = layer(r)
+        else:
+            r = self.transform(self.lstm(r)[0])
+        h = r.reshape(B, T, C, D).permute(0, 2, 3, 1)
+        for j, d in enumerate(self.dec):
+            h = d(complex_cat(h, skips[-1 - j]))[..., 1:]
+        mr, mi = h[:, 0], h[:, 1]
+        mags, phase = torch.sqrt(re ** 2 + im ** 2 + 1e-8), torch.atan2(im, re)
+        mm = torch.sqrt(mr ** 2 + mi ** 2)
+        mp = torch.atan2(mi / (mm + 1e-8), mr / (mm + 1e-8))
+        em, ep = torch.tanh(mm) * mags, phase + mp
+        out = torch.cat([F.pad(em * torch.cos(ep), [0, 0, 1, 0]), F.pad(em * torch.sin(ep), [0, 0, 1, 0])], 1)
+        wav = F.conv_transpose1d(out, self.inv, stride=self.hop)[:, 0]
+        coff = F.conv_transpose1d(torch.ones(1, 1, T), self.w2, stride=self.hop)[:, 0]
+        wav = (wav / (coff + 1e-8))[:, p:p + L]
+        return torch.clamp(F.pad(wav, [0, L - wav.shape[1]]), -1, 1)
+
+
 # ---- KWS DS-CNN at full width (lib/slim/kws_ds_cnn.ts) ---------------------------------------------
 def tf_same(size, k, s):
     out = math.ceil(size / s)
@@ -189,6 +313,12 @@ def build(name, args):
         x = torch.randn(args.batch, args.length)
         y = torch.randn(args.batch, args.length)
         return m, x, lambda out: -si_snr(out, y).mean(), torch.randn(1, args.length)
+    if name in ('dccrn', 'dccrn-student'):
+        four = args.dccrn_four_convs
+        m = Dccrn([32, 64, 128, 256, 256, 256], 256, four=four) if name == 'dccrn' else Dccrn([16, 32, 64, 128, 128, 128], 192, four=four)
+        x = torch.randn(args.batch, args.length)
+        y = torch.randn(args.batch, args.length)
+        return m, x, lambda out: -si_snr(out, y).mean(), torch.randn(1, args.length)
     if name in ('kws-cnn', 'kws-transformer'):
         m = DsCnn() if name == 'kws-cnn' else Kwt()
         x = torch.randn(args.batch, 98, 40)
@@ -206,6 +336,7 @@ def main():
     p.add_argument('--warmup', type=int, default=3)
     p.add_argument('--infer-runs', type=int, default=20)
     p.add_argument('--threads', type=int, default=1)
+    p.add_argument('--dccrn-four-convs', action='store_true', help='complex convs as four real convs (as the reference code)')
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { Ctx, Module, registerModule } from '../nn/module';
+import { Ctx, Module, recordTap, registerModule } from '../nn/module';
 import { Conv1d } from '../nn/conv';
 import { ConvTranspose1d } from '../nn/conv_transpose';
 import { PReLU } from '../nn/activations';
@@ -74,7 +74,9 @@ registerModule('TcnBlock', TcnBlock);
 /**
  * Conv-TasNet: a learned 1-D encoder (conv, stride L/2, ReLU), a temporal convolutional network of
  * dilated depthwise-separable blocks that estimates one sigmoid mask per source over the encoder output,
- * and a transposed-conv decoder. mixture [batch, time] -> sources [batch, numSources, time].
+ * and a transposed-conv decoder. mixture [batch, time] -> sources [batch, numSources, time]. Besides the
+ * taps of its layers, it records each TCN block's residual output [batch, frames, bottleneck] under the
+ * block's path (`block0_0`, `block0_1`, ...), the features a teacher hands to distillation.
  */
 export class ConvTasNet extends Module {
   readonly args: Required<ConvTasNetArgs>;
@@ -127,6 +129,7 @@ export class ConvTasNet extends Module {
       for (const blk of this.blocks) {
         const r = blk.run(y, ctx);
         y = r.out;
+        recordTap(ctx, blk.path, y); // each block's residual output, [B, frames, bottleneck], as taps 'block<r>_<x>'
         skip = skip ? tf.add(skip, r.skip) : r.skip;
       }
       const masks = tf.sigmoid(this.maskConv.forward(this.maskAct.forward(skip!, ctx), ctx));      // [B, frames, S*N]

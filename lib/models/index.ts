@@ -3,3 +3,4 @@ export * from './conv_tasnet';
 export * from './crn';
 export * from './kws_ds_cnn';
 export * from './kws_transformer';
+export * from './dccrn';
