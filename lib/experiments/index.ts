@@ -11,3 +11,4 @@ export * from './notebooks';
 export * from './enhance';
 export { RECIPES, getRecipe } from './recipes';
 export * as slimmableKws from './slimmable_kws';
+export * as distilDccrn from './distil_dccrn';

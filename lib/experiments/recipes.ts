@@ -1,10 +1,11 @@
 // The list of recipes: the one place the CLI and notebooks find them by name.
 import type { Recipe, RecipeConfig } from './recipe';
 import { recipe as slimmableKws } from './slimmable_kws';
+import { recipe as distilDccrn } from './distil_dccrn';
 
 /** Every recipe, in the order of the papers. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const RECIPES: readonly Recipe<any, any>[] = [slimmableKws];
+export const RECIPES: readonly Recipe<any, any>[] = [slimmableKws, distilDccrn];
 
 /** The recipe called `name`, or an error listing the known ones. */
 export function getRecipe(name: string): Recipe<RecipeConfig, unknown> {

@@ -149,6 +149,16 @@ for (const nb of notebooks) {
         assert.equal(m![1], lo >= 0 ? 'HOLDS' : hi < 0 ? 'DOES NOT HOLD' : 'INCONCLUSIVE', `${nb}: verdict consistent with [${lo}, ${hi}]`);
         if (PRESET === 'default') assert.equal(m![1], 'HOLDS', `${nb}: at default the model beats the majority class`);
       }
+      if (nb.startsWith('02_')) {
+        const m = /AT-KL by hand ([\d.]+), library ([\d.]+), difference ([\d.e+-]+)/.exec(printed);
+        assert.ok(m && Number(m[3]) < 1e-5, `${nb}: AT-KL by hand equals the library (${m?.[0]})`);
+        const results = JSON.parse(fs.readFileSync(path.join(ROOT, 'out', 'notebooks', `02_distil_dccrn-${PRESET}`, 'results.json'), 'utf8'));
+        checkVerdicts(results.claims);
+        for (const c of results.claims as ClaimResult[]) {
+          assert.ok(printed.includes(`verdict: ${c.verdict.toUpperCase()} (${c.reason})`), `${nb}: prints the verdict of ${c.id} as computed`);
+        }
+        assert.match(printed, /the student has \d+% of the full DCCRN's parameters/);
+      }
       if (nb.startsWith('01_')) {
         assert.match(printed, /by hand \[2,3\], library \[2,3\], largest difference 0\b/);
         assert.match(printed, /loss by hand ([\d.]+), library \1, difference (0|\d(\.\d+)?e-\d+)\b/);
