@@ -2,7 +2,7 @@
 // The `slimspeech` command: runs experiments and notebooks headless.
 import * as path from 'path';
 import { useBackend } from './backend';
-import { checkPresetName, copyNotebooks, enhanceFiles, getRecipe, RECIPES, runNotebooks, runRecipe } from './experiments';
+import { checkPresetName, copyNotebooks, enhanceFiles, getRecipe, RECIPES, runNotebooks, runRecipe, separateFiles } from './experiments';
 
 const USAGE = `usage:
   slimspeech run <experiment> [--preset quick|default|paper] [--set key=value ...] [--seeds N] [--out DIR]
@@ -20,6 +20,9 @@ const USAGE = `usage:
   slimspeech enhance MODEL_DIR in.wav [more.wav ...] --out DIR [--chunk-seconds S] [--sample-rate HZ]
       enhances WAV files (any rate, any length) with a saved enhancement model (e.g. a distil-dccrn model
       under out/distil-dccrn/models/); writes the enhanced files under their own names to DIR
+  slimspeech separate MODEL_DIR mix.wav [more.wav ...] --out DIR [--chunk-seconds S] [--sample-rate HZ]
+      separates WAV mixtures (any rate, any length) with a saved separation model; writes <name>_s1.wav,
+      <name>_s2.wav, ... to DIR
   slimspeech list
       lists the experiments and their presets
 options:
@@ -84,10 +87,10 @@ async function main(argv: string[]): Promise<number> {
     say(`verdicts: ${res.claims.map((c) => c.verdict).join(', ')}; done in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${path.join(out, 'results.json')}`);
     return 0;
   }
-  if (cmd === 'enhance') {
+  if (cmd === 'enhance' || cmd === 'separate') {
     const [modelDir, ...files] = rest;
-    if (!modelDir || !files.length) throw new Error(`enhance needs a model folder and at least one WAV file\n${USAGE}`);
-    if (!args.out) throw new Error('enhance needs --out DIR (where the enhanced files go)');
+    if (!modelDir || !files.length) throw new Error(`${cmd} needs a model folder and at least one WAV file\n${USAGE}`);
+    if (!args.out) throw new Error(`${cmd} needs --out DIR (where the ${cmd === 'enhance' ? 'enhanced files' : 'sources'} go)`);
     const num = (v: string | undefined, name: string) => {
       if (v === undefined) return undefined;
       const n = Number(v);
@@ -95,10 +98,18 @@ async function main(argv: string[]): Promise<number> {
       return n;
     };
     await useBackend(args.backend ?? 'auto');
-    const done = await enhanceFiles(path.resolve(modelDir), files.map((f) => path.resolve(f)), { outDir: path.resolve(args.out),
-      chunkSeconds: num(args.chunkSeconds, '--chunk-seconds'), sampleRate: num(args.sampleRate, '--sample-rate'),
-      progress: args.quiet ? 'none' : 'auto' });
-    for (const d of done) console.log(`${d.output} (${d.seconds.toFixed(2)} s of audio in ${d.wallSeconds.toFixed(2)} s)`);
+    const opts = { outDir: path.resolve(args.out), chunkSeconds: num(args.chunkSeconds, '--chunk-seconds'),
+      sampleRate: num(args.sampleRate, '--sample-rate'), progress: args.quiet ? 'none' as const : 'auto' as const };
+    const inputs = files.map((f) => path.resolve(f));
+    if (cmd === 'enhance') {
+      for (const d of await enhanceFiles(path.resolve(modelDir), inputs, opts)) {
+        console.log(`${d.output} (${d.seconds.toFixed(2)} s of audio in ${d.wallSeconds.toFixed(2)} s)`);
+      }
+    } else {
+      for (const d of await separateFiles(path.resolve(modelDir), inputs, opts)) {
+        console.log(`${d.outputs.join(', ')} (${d.seconds.toFixed(2)} s of audio in ${d.wallSeconds.toFixed(2)} s)`);
+      }
+    }
     return 0;
   }
   if (cmd === 'notebooks') {

@@ -9,6 +9,7 @@ export * from './results';
 export * from './evaluation';
 export * from './notebooks';
 export * from './enhance';
+export * from './separate';
 export { RECIPES, getRecipe } from './recipes';
 export * as slimmableKws from './slimmable_kws';
 export * as distilDccrn from './distil_dccrn';
