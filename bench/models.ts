@@ -2,7 +2,7 @@
 // inputs and training losses. Batch sizes and lengths come from bench/run.ts (the default presets').
 import * as tf from '@tensorflow/tfjs';
 import { Module, manualSeed } from '../lib/nn';
-import { ConvTasNet, Crn, Dccrn, DccrnArgs, DCCRN_PRESETS } from '../lib/models';
+import { ConvTasNet, Crn, Dccrn, DccrnArgs, DCCRN_PRESETS, Dprnn, DPRNN_PRESETS } from '../lib/models';
 import { crossEntropy, siSnr } from '../lib/metrics';
 import { slimDsCnn, slimKwt } from '../lib/models';
 
@@ -55,6 +55,15 @@ export const BENCH_MODELS: Record<string, BenchModel> = {
       manualSeed(0);
       const ref = tf.randomNormal([batch, 2, length]);
       return { model: new ConvTasNet(), input: tf.randomNormal([batch, length]), loss: (o) => pit2(o, ref), input1: tf.randomNormal([1, length]) };
+    },
+  },
+  // DPRNN's small preset (N 64, L 16, bottleneck 64, 64 LSTM units, chunks of 50, 3 blocks: 476,737 parameters).
+  dprnn: {
+    build(batch, length) {
+      manualSeed(0);
+      const ref = tf.randomNormal([batch, 2, length]);
+      return { model: new Dprnn(DPRNN_PRESETS.small), input: tf.randomNormal([batch, length]), loss: (o) => pit2(o, ref),
+        input1: tf.randomNormal([1, length]) };
     },
   },
   crn: enhancement(() => new Crn()),

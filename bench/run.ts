@@ -16,6 +16,7 @@ const MODELS = [
   { model: 'kws-transformer', batch: 32, length: 0, input: '32 x 98x40 log-mel' },
   { model: 'crn', batch: 4, length: 16000, input: '4 x 1 s @ 16 kHz' },
   { model: 'conv-tasnet', batch: 4, length: 8000, input: '4 x 1 s @ 8 kHz' },
+  { model: 'dprnn', batch: 4, length: 8000, input: '4 x 1 s @ 8 kHz' },
   { model: 'dccrn-student', batch: 4, length: 16000, input: '4 x 1 s @ 16 kHz' },
   { model: 'dccrn', batch: 4, length: 16000, input: '4 x 1 s @ 16 kHz' },
 ];

@@ -67,6 +67,60 @@ class ConvTasNet(nn.Module):
         return self.decoder(masked)[:, 0, :T].reshape(Bt, self.S, T)
 
 
+# ---- DPRNN (lib/models/dprnn.ts; asteroid's DPRNNTasNet layout, written here in plain torch) ----------------
+class DprnnBlock(nn.Module):
+    """Intra-chunk BiLSTM + linear + gLN + residual, then inter-chunk (Bi)LSTM + linear + gLN + residual on [B, C, K, n]."""
+
+    def __init__(self, C, H, bidirectional):
+        super().__init__()
+        self.intra = nn.LSTM(C, H, batch_first=True, bidirectional=True)
+        self.intra_linear = nn.Linear(2 * H, C)
+        self.intra_norm = nn.GroupNorm(1, C, eps=1e-8)
+        self.inter = nn.LSTM(C, H, batch_first=True, bidirectional=bidirectional)
+        self.inter_linear = nn.Linear((2 if bidirectional else 1) * H, C)
+        self.inter_norm = nn.GroupNorm(1, C, eps=1e-8)
+
+    def forward(self, x):
+        B, C, K, n = x.shape
+        h = self.intra_linear(self.intra(x.permute(0, 3, 2, 1).reshape(B * n, K, C))[0])
+        x = x + self.intra_norm(h.reshape(B, n, K, C).permute(0, 3, 2, 1))
+        h = self.inter_linear(self.inter(x.permute(0, 2, 3, 1).reshape(B * K, n, C))[0])
+        return x + self.inter_norm(h.reshape(B, K, n, C).permute(0, 3, 1, 2))
+
+
+class Dprnn(nn.Module):
+    def __init__(self, S=2, N=64, L=16, Bn=64, H=64, K=50, hop=25, R=3, bidirectional=True):
+        super().__init__()
+        self.S, self.N, self.Bn, self.K, self.hop = S, N, Bn, K, hop
+        self.encoder = nn.Conv1d(1, N, L, stride=L // 2, bias=False)
+        self.in_norm = nn.GroupNorm(1, N, eps=1e-8)
+        self.bottleneck = nn.Conv1d(N, Bn, 1)
+        self.blocks = nn.ModuleList([DprnnBlock(Bn, H, bidirectional) for _ in range(R)])
+        self.act = nn.PReLU()
+        self.conv = nn.Conv2d(Bn, S * Bn, 1)
+        self.out = nn.Conv1d(Bn, Bn, 1)
+        self.gate = nn.Conv1d(Bn, Bn, 1)
+        self.mask = nn.Conv1d(Bn, N, 1, bias=False)
+        self.decoder = nn.ConvTranspose1d(N, 1, L, stride=L // 2, bias=False)
+
+    def forward(self, mix):
+        Bt, T = mix.shape
+        K, hop, S, Bn = self.K, self.hop, self.S, self.Bn
+        w = self.encoder(mix.unsqueeze(1))                                         # [B, N, frames]
+        frames = w.shape[-1]
+        y = self.bottleneck(self.in_norm(w))
+        x = F.unfold(y.unsqueeze(-1), (K, 1), padding=(K, 0), stride=(hop, 1))     # [B, Bn*K, n]
+        n = x.shape[-1]
+        x = x.reshape(Bt, Bn, K, n)
+        for blk in self.blocks:
+            x = blk(x)
+        x = self.conv(self.act(x)).reshape(Bt * S, Bn * K, n)
+        x = F.fold(x, (frames, 1), (K, 1), padding=(K, 0), stride=(hop, 1)).reshape(Bt * S, Bn, frames)
+        m = torch.sigmoid(self.mask(torch.tanh(self.out(x)) * torch.sigmoid(self.gate(x)))).reshape(Bt, S, self.N, frames)
+        dec = self.decoder((w.unsqueeze(1) * m).reshape(Bt * S, self.N, frames)).reshape(Bt, S, -1)
+        return F.pad(dec, (0, T - dec.shape[-1]))
+
+
 # ---- CRN (lib/models/crn.ts) -------------------------------------------------------------------------
 class Crn(nn.Module):
     def __init__(self, nFft=256, hop=128, channels=(16, 32, 64), kernel=(3, 5), lstmHidden=128, lstmLayers=1):
@@ -305,6 +359,11 @@ def pit2(est, ref):
 def build(name, args):
     if name == 'conv-tasnet':
         m = ConvTasNet()
+        x = torch.randn(args.batch, args.length)
+        y = torch.randn(args.batch, 2, args.length)
+        return m, x, lambda out: pit2(out, y), torch.randn(1, args.length)
+    if name == 'dprnn':
+        m = Dprnn()
         x = torch.randn(args.batch, args.length)
         y = torch.randn(args.batch, 2, args.length)
         return m, x, lambda out: pit2(out, y), torch.randn(1, args.length)

@@ -4,3 +4,4 @@ export * from './crn';
 export * from './kws_ds_cnn';
 export * from './kws_transformer';
 export * from './dccrn';
+export * from './dprnn';
