@@ -444,6 +444,44 @@ function reluGrad({ inputs, backend }: KernelArgs): tf.TensorInfo {
   return out;
 }
 
+/**
+ * Reverse of a float32 or int32 tensor along one axis, as copies of contiguous runs on the heap (tfjs's wasm
+ * Reverse walks element by element through index arithmetic: about 12 ms for the [288, 30, 32] of a small
+ * DPRNN's bidirectional LSTMs, against 0.1 ms here). Several axes, or other dtypes, go to tfjs's kernel.
+ */
+function makeReverse(fallback: tf.KernelFunc) {
+  return (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
+    const { inputs, backend, attrs } = args;
+    const { x } = inputs;
+    const rank = x.shape.length;
+    const dims = attrs!.dims as number | number[];
+    const axes = [...new Set((Array.isArray(dims) ? dims : [dims]).map((d) => (d < 0 ? d + rank : d)))].filter((d) => x.shape[d] > 1);
+    if ((x.dtype !== 'float32' && x.dtype !== 'int32') || axes.length !== 1) return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
+    const be = backend as WasmBackend, km = kernelModule(be);
+    const axis = axes[0];
+    const outer = size(x.shape.slice(0, axis)), n = x.shape[axis], inner = size(x.shape.slice(axis + 1));
+    const out = be.makeOutput(x.shape, x.dtype);
+    // Views after makeOutput: an allocation may grow (and replace) the heap's buffer. Int32 moves copy bits
+    // exactly for both dtypes (a float view could canonicalise NaN payloads).
+    const heap = new Int32Array(be.wasm.asm.memory.buffer);
+    const src = km.ptr(x) / 4, dst = km.ptr(out) / 4;
+    if (inner === 1) {
+      for (let o = 0; o < outer; o++) {
+        const s = src + o * n, d = dst + o * n + n - 1;
+        for (let i = 0; i < n; i++) heap[d - i] = heap[s + i];
+      }
+    } else {
+      for (let o = 0; o < outer; o++) {
+        for (let i = 0; i < n; i++) {
+          const s = src + (o * n + i) * inner;
+          heap.copyWithin(dst + (o * n + n - 1 - i) * inner, s, s + inner);
+        }
+      }
+    }
+    return out;
+  };
+}
+
 /** xw [B, T, 4H], whh [H, 4H] -> hs [B, T, H], gates [B, T, 4H], cs [B, T, H]. */
 function lstm({ inputs, backend }: KernelArgs): tf.TensorInfo[] {
   const be = backend as WasmBackend, km = kernelModule(be);
@@ -526,7 +564,7 @@ export async function registerWasmTraining(): Promise<void> {
     if (stockFusedMatMul) register('_FusedMatMul', makeFusedMatMul(stockFusedMatMul.kernelFunc) as unknown as tf.KernelFunc);
     const stockAdd = tf.getKernel('Add', 'wasm');
     if (stockAdd) register('Add', makeAdd(stockAdd.kernelFunc) as unknown as tf.KernelFunc);
-    for (const [name, make] of [['Concat', makeConcat], ['SplitV', makeSplitV]] as const) {
+    for (const [name, make] of [['Concat', makeConcat], ['SplitV', makeSplitV], ['Reverse', makeReverse]] as const) {
       const stock = tf.getKernel(name, 'wasm');
       if (stock) register(name, make(stock.kernelFunc) as unknown as tf.KernelFunc);
     }

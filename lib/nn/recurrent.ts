@@ -55,6 +55,12 @@ export class RecurrentLayer extends Module {
    * final state.
    */
   run(x: tf.Tensor3D, h0?: tf.Tensor2D, c0?: tf.Tensor2D): { output: tf.Tensor3D; h: tf.Tensor2D; c?: tf.Tensor2D } {
+    return this.sequence(x, h0, c0, true) as { output: tf.Tensor3D; h: tf.Tensor2D; c?: tf.Tensor2D };
+  }
+
+  /** The outputs, and the final state when `withState` (slicing it out costs a kernel per state on the fused path). */
+  private sequence(x: tf.Tensor3D, h0: tf.Tensor2D | undefined, c0: tf.Tensor2D | undefined, withState: boolean):
+    { output: tf.Tensor3D; h?: tf.Tensor2D; c?: tf.Tensor2D } {
     const [B, T] = x.shape;
     const H = this.hiddenSize;
     return tf.tidy(() => {
@@ -66,9 +72,11 @@ export class RecurrentLayer extends Module {
       if (this.kind === 'lstm' && !h0 && !c0 && hasFusedLstm()) {
         // One fused kernel for the whole recurrence (and one for its backward pass) on wasm.
         const { hs, cs } = lstmSequence(xw as tf.Tensor3D, this.weightHh as tf.Tensor2D);
+        const output = this.reverse ? tf.reverse(hs, 1) as tf.Tensor3D : hs;
+        if (!withState) return { output };
         const h = tf.reshape(tf.slice(hs, [0, T - 1, 0], [B, 1, H]), [B, H]) as tf.Tensor2D;
         const c = tf.reshape(tf.slice(cs, [0, T - 1, 0], [B, 1, H]), [B, H]) as tf.Tensor2D;
-        return { output: this.reverse ? tf.reverse(hs, 1) : hs, h, c };
+        return { output, h, c };
       }
       // Time-major before unstacking: slices along the leading axis are contiguous.
       const steps = tf.unstack(tf.transpose(xw, [1, 0, 2])) as tf.Tensor2D[];
@@ -102,7 +110,7 @@ export class RecurrentLayer extends Module {
   }
 
   forward(x: tf.Tensor, _ctx: Ctx): tf.Tensor {
-    return tf.tidy(() => this.run(x as tf.Tensor3D).output);
+    return tf.tidy(() => this.sequence(x as tf.Tensor3D, undefined, undefined, false).output);
   }
 
   override macs(inShape: number[], _outShape?: number[], _ctx?: Ctx): number {
