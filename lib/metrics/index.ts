@@ -26,3 +26,7 @@ export { pesq, pesqBatch, NoUtterancesError, type PesqMode, type PesqOptions, ty
 export { enhancementScores } from './enhancement_scores';
 export type { EnhancementRow, EnhancementScores, EnhancementScoresOptions } from './enhancement_scores';
 export type { SignalBatch } from './inputs';
+export { bssSdr } from './bss_sdr';
+export type { BssSdrOptions } from './bss_sdr';
+export { separationScores } from './separation_scores';
+export type { SeparationRow, SeparationScores, SeparationScoresOptions } from './separation_scores';
