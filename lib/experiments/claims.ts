@@ -22,6 +22,13 @@ export interface ClaimSpec {
   direction: 'higher' | 'lower';
   /** The margin the difference is compared with, in the metric's unit. */
   threshold: number;
+  /**
+   * A strict claim ("A beats B": A - B > threshold for 'higher', < for 'lower'): it holds only when the whole
+   * interval is strictly beyond the threshold, and does not hold when the whole interval is at or short of it
+   * (two variants that trained identically, interval [0, 0], do not beat each other). Default false: "at
+   * least" / "at most", for claims of the form "within a margin of".
+   */
+  strict?: boolean;
   /** Factor and unit for display (e.g. 100 and 'points' for accuracies in [0, 1]). Default 1 and ''. */
   display?: { scale: number; unit: string };
 }
@@ -120,8 +127,8 @@ function fmt(v: number, spec: ClaimSpec): string {
 /**
  * Decides a claim from its evidence (one entry per seed): the mean paired difference A - B, its 95%
  * bootstrap interval ({@link pairedBootstrap}) and the verdict. For direction 'higher': 'holds' when the
- * whole interval is at or above the threshold, 'does not hold' when it is wholly below, otherwise
- * 'inconclusive' (the data cannot tell). 'lower' mirrors it. A failed precondition of any seed makes it
+ * whole interval is at or above the threshold (strictly above for a `strict` claim), 'does not hold' when it is
+ * wholly below (at or below for a strict one), otherwise 'inconclusive' (the data cannot tell). 'lower' mirrors it. A failed precondition of any seed makes it
  * 'inconclusive' whatever the numbers.
  */
 export function evaluateClaim(spec: ClaimSpec, evidence: ClaimEvidence[], options: ClaimOptions = {}): ClaimResult {
@@ -143,14 +150,18 @@ export function evaluateClaim(spec: ClaimSpec, evidence: ClaimEvidence[], option
   let verdict: Verdict;
   let reason: string;
   const span = `${fmt(difference, spec)}, 95% interval [${fmt(lo, spec)}, ${fmt(hi, spec)}]`;
-  const bound = `${spec.direction === 'higher' ? 'at least' : 'at most'} ${fmt(spec.threshold, spec)}`;
+  const t = spec.threshold;
+  const strict = spec.strict ?? false;
+  const bound = `${spec.direction === 'higher' ? (strict ? 'above' : 'at least') : (strict ? 'below' : 'at most')} ${fmt(t, spec)}`;
+  const beyond = spec.direction === 'higher' ? (strict ? lo > t : lo >= t) : (strict ? hi < t : hi <= t);
+  const short = spec.direction === 'higher' ? (strict ? hi <= t : hi < t) : (strict ? lo >= t : lo > t);
   if (failed) {
     verdict = 'inconclusive';
     reason = `${failed.precondition!.reason} (seed ${failed.seed}), so the comparison says nothing (difference ${span})`;
-  } else if (spec.direction === 'higher' ? lo >= spec.threshold : hi <= spec.threshold) {
+  } else if (beyond) {
     verdict = 'holds';
     reason = `difference ${span}: the whole interval is ${bound}`;
-  } else if (spec.direction === 'higher' ? hi < spec.threshold : lo > spec.threshold) {
+  } else if (short) {
     verdict = 'does not hold';
     reason = `difference ${span}: the whole interval misses ${bound}`;
   } else {

@@ -59,6 +59,18 @@ test('verdict: holds when the whole interval clears the threshold, does not hold
   assert.equal(clear.perSeed.length, 1);
 });
 
+test('a strict claim ("A beats B") does not hold for identical variants, and holds only strictly above the threshold', () => {
+  const b = sample(200, 0.7, 0.1, 'b');
+  const strict = { ...spec('higher', 0), strict: true };
+  const same = evaluateClaim(strict, [{ seed: 0, a: [...b], b }]);
+  assert.deepEqual(same.interval, [0, 0]);
+  assert.equal(same.verdict, 'does not hold', same.reason);
+  assert.match(same.reason, /misses above \+0\.0 points/);
+  assert.equal(evaluateClaim(spec('higher', 0), [{ seed: 0, a: [...b], b }]).verdict, 'holds', 'the non-strict claim "at least" holds');
+  assert.equal(evaluateClaim(strict, [{ seed: 0, a: b.map((v) => v + 0.01), b }]).verdict, 'holds');
+  assert.equal(evaluateClaim({ ...spec('lower', 0), strict: true }, [{ seed: 0, a: [...b], b }]).verdict, 'does not hold');
+});
+
 test('a failed precondition makes any difference inconclusive, with the reason', () => {
   const a = new Array(100).fill(1), b = new Array(100).fill(0);
   const c = evaluateClaim(spec('higher', 0), [{ seed: 4, a, b, precondition: { ok: false, reason: 'both models are at chance' } }]);

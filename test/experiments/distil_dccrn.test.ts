@@ -56,7 +56,9 @@ test('CLI, quick preset: rows per test set and variant, the noisy input as basel
   for (const c of results.claims) {
     const [lo, hi] = c.interval;
     const failed = c.evidence.some((e) => e.precondition && !e.precondition.ok);
-    const expected = failed ? 'inconclusive' : lo >= c.threshold ? 'holds' : hi < c.threshold ? 'does not hold' : 'inconclusive';
+    const strict = c.strict === true;
+    const expected = failed ? 'inconclusive' : (strict ? lo > c.threshold : lo >= c.threshold) ? 'holds'
+      : (strict ? hi <= c.threshold : hi < c.threshold) ? 'does not hold' : 'inconclusive';
     assert.equal(c.verdict, expected, `${c.id}: ${c.reason}`);
     assert.equal(c.items, 8);
   }

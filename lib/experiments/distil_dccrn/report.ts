@@ -26,10 +26,10 @@ interface DccrnClaim {
 export const DCCRN_CLAIMS: readonly DccrnClaim[] = [
   { a: 'student-atkl', b: 'student', metric: 'siSnr', spec: { id: 'atkl-beats-student-si-snr',
     statement: 'the student with AT-KL beats the student alone on SI-SNR', metric: 'SI-SNR (dB) per test mixture',
-    variants: ['student + AT-KL', 'student alone'], direction: 'higher', threshold: 0, display: { scale: 1, unit: 'dB' } } },
+    variants: ['student + AT-KL', 'student alone'], direction: 'higher', threshold: 0, strict: true, display: { scale: 1, unit: 'dB' } } },
   { a: 'student-atkl', b: 'student', metric: 'pesqWb', spec: { id: 'atkl-beats-student-pesq',
     statement: 'the student with AT-KL beats the student alone on PESQ', metric: 'PESQ wide-band (MOS) per test mixture',
-    variants: ['student + AT-KL', 'student alone'], direction: 'higher', threshold: 0, display: { scale: 1, unit: 'MOS' } } },
+    variants: ['student + AT-KL', 'student alone'], direction: 'higher', threshold: 0, strict: true, display: { scale: 1, unit: 'MOS' } } },
   { a: 'student-atkl', b: 'full', metric: 'siSnr', spec: { id: 'student-matches-full-si-snr',
     statement: 'the student with AT-KL, at about 30% of the parameters, is within 0.5 dB SI-SNR of the full DCCRN or above',
     metric: 'SI-SNR (dB) per test mixture', variants: ['student + AT-KL', 'DCCRN (full size)'], direction: 'higher', threshold: -0.5,
