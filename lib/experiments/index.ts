@@ -13,3 +13,4 @@ export * from './separate';
 export { RECIPES, getRecipe } from './recipes';
 export * as slimmableKws from './slimmable_kws';
 export * as distilDccrn from './distil_dccrn';
+export * as dsdLo from './dsd_lo';

@@ -107,9 +107,10 @@ function checkVerdicts(claims: ClaimResult[]): void {
     const [lo, hi] = c.interval;
     assert.ok(lo <= c.difference && c.difference <= hi, `${c.id}: difference inside its interval`);
     const failed = c.evidence.some((e) => e.precondition && !e.precondition.ok);
-    const expected = failed ? 'inconclusive'
-      : (c.direction === 'higher' ? lo >= c.threshold : hi <= c.threshold) ? 'holds'
-        : (c.direction === 'higher' ? hi < c.threshold : lo > c.threshold) ? 'does not hold' : 'inconclusive';
+    const t = c.threshold, strict = c.strict === true;
+    const beyond = c.direction === 'higher' ? (strict ? lo > t : lo >= t) : (strict ? hi < t : hi <= t);
+    const short = c.direction === 'higher' ? (strict ? hi <= t : hi < t) : (strict ? lo >= t : lo > t);
+    const expected = failed ? 'inconclusive' : beyond ? 'holds' : short ? 'does not hold' : 'inconclusive';
     assert.equal(c.verdict, expected, `${c.id}: verdict ${c.verdict} with interval [${lo}, ${hi}] and threshold ${c.threshold}`);
   }
 }
@@ -158,6 +159,16 @@ for (const nb of notebooks) {
           assert.ok(printed.includes(`verdict: ${c.verdict.toUpperCase()} (${c.reason})`), `${nb}: prints the verdict of ${c.id} as computed`);
         }
         assert.match(printed, /the student has \d+% of the full DCCRN's parameters/);
+      }
+      if (nb.startsWith('03_')) {
+        const m = /agree with the hand-written memory: (true|false); largest SI-SNR difference ([\d.e+-]+) dB/.exec(printed);
+        assert.ok(m && m[1] === 'true' && Number(m[2]) < 1e-3, `${nb}: the memory by hand equals the library (${m?.[0]})`);
+        assert.match(printed, /epoch 2, mixture A: best assignment \[1,0\].*flagged true/, `${nb}: the worked example switches mixture A`);
+        const results = JSON.parse(fs.readFileSync(path.join(ROOT, 'out', 'notebooks', `03_dsd_lo-${PRESET}`, 'results.json'), 'utf8'));
+        checkVerdicts(results.claims);
+        for (const c of results.claims as ClaimResult[]) {
+          assert.ok(printed.includes(`verdict: ${c.verdict.toUpperCase()} (${c.reason})`), `${nb}: prints the verdict of ${c.id} as computed`);
+        }
       }
       if (nb.startsWith('01_')) {
         assert.match(printed, /by hand \[2,3\], library \[2,3\], largest difference 0\b/);
