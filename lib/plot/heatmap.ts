@@ -17,6 +17,11 @@ export interface ColorOptions {
    * 'dB'). Default: 'value' for heatmap; spectrogram and confusionMatrix name their own.
    */
   colorbarTitle?: string;
+  /**
+   * Panels per row when there are several: the rest wrap onto further rows (give `height` for them).
+   * Default: all in one row.
+   */
+  columns?: number;
 }
 
 /** Options of `heatmap`. */
@@ -89,8 +94,13 @@ export function heatmapFigure(panels: HeatmapPanel[], opts: HeatmapFigureOptions
   const zmax = opts.zmax ?? hi;
   if (!(zmin <= zmax)) throw new Error(`options.zmin (${zmin}) must not exceed options.zmax (${zmax})`);
   const n = panels.length;
-  const gap = n > 1 ? 0.06 : 0;
-  const width = (1 - gap * (n - 1)) / n;
+  const cols = Math.max(1, Math.min(n, Math.floor(opts.columns ?? n)));
+  const rows = Math.ceil(n / cols);
+  const gap = cols > 1 ? 0.06 : 0;
+  const width = (1 - gap * (cols - 1)) / cols;
+  // Rows from the top, with room between them for the panel names.
+  const vgap = rows > 1 ? 0.12 : 0;
+  const rowHeight = (1 - vgap * (rows - 1)) / rows;
   const sameShape = panels.every((p) => p.z.length === panels[0].z.length &&
     (p.z[0]?.length ?? 0) === (panels[0].z[0]?.length ?? 0));
   const layout: Layout = baseLayout(opts, { topSpace: n > 1 ? 20 : 0 });
@@ -108,9 +118,12 @@ export function heatmapFigure(panels: HeatmapPanel[], opts: HeatmapFigureOptions
     if (p.x !== undefined) trace.x = p.x; else Object.assign(trace, { x0: p.x0 ?? 0, dx: p.dx ?? 1 });
     if (p.y !== undefined) trace.y = p.y; else Object.assign(trace, { y0: p.y0 ?? 0, dy: p.dy ?? 1 });
     if (opts.annotate) trace.texttemplate = `%{z:${opts.valueFormat}}`;
-    const domain = [i * (width + gap), i * (width + gap) + width];
-    const xaxis: Axis = axis(opts.xTitle, { domain, anchor: `y${suffix}` });
-    const yaxis: Axis = axis(i === 0 ? opts.yTitle : '', { anchor: `x${suffix}` });
+    const col = i % cols, row = Math.floor(i / cols);
+    const domain = [col * (width + gap), col * (width + gap) + width];
+    const top = 1 - row * (rowHeight + vgap);
+    const yDomain = [top - rowHeight, top];
+    const xaxis: Axis = axis(row === rows - 1 || i + cols >= n ? opts.xTitle : '', { domain, anchor: `y${suffix}` });
+    const yaxis: Axis = axis(col === 0 ? opts.yTitle : '', { anchor: `x${suffix}`, domain: yDomain });
     if (p.x !== undefined) xaxis.type = 'category';
     else Object.assign(xaxis, gridTicks(p.x0 ?? 0, p.dx ?? 1, p.z[0]?.length ?? 0));
     if (p.y !== undefined) yaxis.type = 'category';
@@ -121,7 +134,7 @@ export function heatmapFigure(panels: HeatmapPanel[], opts: HeatmapFigureOptions
     layout[`yaxis${suffix}`] = yaxis;
     if (n > 1) {
       annotations.push({ text: p.name, showarrow: false, xref: 'paper', yref: 'paper', x: domain[0] + width / 2,
-        y: 1, xanchor: 'center', yanchor: 'bottom', font: { size: 14 } });
+        y: top, xanchor: 'center', yanchor: 'bottom', font: { size: 14 } });
     }
     return trace;
   });

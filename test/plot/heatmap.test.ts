@@ -51,3 +51,18 @@ test('heatmap: a titled colour bar (default "value") and whole-number ticks on r
   const labelled = await heatmap([[1, 2]], { xLabels: ['a', 'b'] });
   assert.equal(labelled.layout.xaxis?.dtick, undefined, 'category axes keep their labels');
 });
+
+test('heatmap: with columns, panels wrap into rows that neither overlap nor repeat axis titles', async () => {
+  const m = [[0, 1], [1, 0]];
+  const fig = await heatmap({ a: m, b: m, c: m, d: m, e: m }, { columns: 2, xTitle: 'key', yTitle: 'query' });
+  type Ax = { domain: number[]; title: { text: string } };
+  const ax = (k: string) => fig.layout[k] as Ax;
+  const xs = ['xaxis', 'xaxis2', 'xaxis3', 'xaxis4', 'xaxis5'].map(ax), ys = ['yaxis', 'yaxis2', 'yaxis3', 'yaxis4', 'yaxis5'].map(ax);
+  assert.deepEqual(xs.map((a) => a.domain[0] < 0.5), [true, false, true, false, true], 'two columns');
+  assert.deepEqual(ys.map((a) => a.domain), [ys[0].domain, ys[0].domain, ys[2].domain, ys[2].domain, ys[4].domain]);
+  assert.ok(ys[2].domain[1] < ys[0].domain[0] && ys[4].domain[1] < ys[2].domain[0], 'rows from the top down, apart');
+  assert.deepEqual(ys.map((a) => a.title.text), ['query', '', 'query', '', 'query'], 'y title in the first column');
+  assert.deepEqual(xs.map((a) => a.title.text), ['', '', '', 'key', 'key'], 'x title on the lowest panel of each column');
+  const names = fig.layout.annotations as Array<{ text: string; y: number }>;
+  assert.deepEqual(names.map((a) => a.y), ys.map((a) => a.domain[1]), 'each name above its own panel');
+});

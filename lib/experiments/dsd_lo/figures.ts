@@ -70,7 +70,11 @@ export async function exampleSignals(run: SepRun, item: number, model: SepModelK
 /** Magnitude spectrograms (dB) of {@link exampleSignals}. */
 export async function exampleSpectrogram(run: SepRun, item: number, model: SepModelKind, variants: SepVariant[]): Promise<Figure> {
   const signals = await exampleSignals(run, item, model, variants);
-  const specs = Object.fromEntries(Object.entries(signals).map(([k, x]) => [k, tf.tidy(() => {
+  // One column per source: the sources, then each variant's estimates of them, row by row; the mixture last.
+  const { mixture, ...rest } = signals;
+  const ordered: Record<string, Float32Array> = { ...rest, mixture };
+  const columns = run.state.data!.test[item].sources.length;
+  const specs = Object.fromEntries(Object.entries(ordered).map(([k, x]) => [k, tf.tidy(() => {
     const { real, imag } = stft(tf.tensor1d(x), { nFft: 256, hopLength: 64 });
     return tf.sqrt(tf.add(tf.square(real), tf.square(imag)));
   })]));
@@ -78,7 +82,7 @@ export async function exampleSpectrogram(run: SepRun, item: number, model: SepMo
   const name = run.state.data!.test[item].id;
   try {
     return await spectrogram(specs, { title: `${SEP_MODEL_NAME[model]}, test mixture ${item} (${name})`, frameSeconds: 64 / sr, binHz: sr / 256,
-      db: true, colorbarTitle: 'dB', height: 180 * Object.keys(specs).length });
+      db: true, colorbarTitle: 'dB', columns, height: 230 * Math.ceil(Object.keys(specs).length / columns) + 80 });
   } finally {
     tf.dispose(Object.values(specs));
   }
