@@ -398,11 +398,19 @@ function makeSplitV(fallback: tf.KernelFunc) {
     const { x } = inputs;
     const rank = x.shape.length;
     const axis = (attrs!.axis as number) < 0 ? (attrs!.axis as number) + rank : attrs!.axis as number;
-    if (x.dtype !== 'float32' || rank < 2 || axis !== rank - 1) return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
-    const C = x.shape[rank - 1];
+    if (x.dtype !== 'float32' && x.dtype !== 'int32') return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
+    const C = x.shape[axis];
     const spec = attrs!.numOrSizeSplits as number | number[];
     const widths = typeof spec === 'number' ? new Array(spec).fill(C / spec) : spec.map((w, _, all) => (w === -1 ? C - all.filter((v) => v !== -1).reduce((a, b) => a + b, 0) : w));
     const be = backend as WasmBackend, km = kernelModule(be);
+    if (x.dtype !== 'float32' || rank < 2 || axis !== rank - 1) {
+      let at = 0;
+      return widths.map((w) => {
+        const begin = x.shape.map((_, i) => (i === axis ? at : 0)), sz = x.shape.map((d, i) => (i === axis ? w : d));
+        at += w;
+        return sliceOnHeap(be, x, begin, sz);
+      });
+    }
     const outs = widths.map((w) => be.makeOutput([...x.shape.slice(0, -1), w], 'float32'));
     const ptrs = km.ints(2, outs.map((o) => km.ptr(o)));
     const wp = km.ints(3, widths);
@@ -442,6 +450,56 @@ function reluGrad({ inputs, backend }: KernelArgs): tf.TensorInfo {
   const out = be.makeOutput(x.shape, 'float32');
   km.k.relu_backward(km.ptr(x), km.ptr(dy), km.ptr(out), size(x.shape));
   return out;
+}
+
+/**
+ * x[begin : begin + size] of a float32 or int32 tensor as copies of contiguous runs on the heap. tfjs's wasm
+ * Slice reads the whole input back into JavaScript for every slice (and SplitV slices once per output), so
+ * cutting a DPRNN's signal into chunks copied the signal once per chunk.
+ */
+function sliceOnHeap(be: WasmBackend, x: tf.TensorInfo, begin: number[], sz: number[]): tf.TensorInfo {
+  const km = kernelModule(be);
+  const rank = x.shape.length;
+  const out = be.makeOutput(sz, x.dtype);
+  if (size(sz) === 0) return out;
+  // The run: the innermost axes taken whole, times the extent of the first axis (from the inside) that is not.
+  let k = rank - 1;
+  while (k > 0 && begin[k] === 0 && sz[k] === x.shape[k]) k--;
+  const run = sz[k] * size(x.shape.slice(k + 1));
+  const strides = x.shape.map((_, i) => size(x.shape.slice(i + 1)));
+  const heap = new Int32Array(be.wasm.asm.memory.buffer);   // after makeOutput (the heap may have grown)
+  const src = km.ptr(x) / 4;
+  let dst = km.ptr(out) / 4;
+  const idx = new Array(k).fill(0);
+  for (;;) {
+    let off = begin[k] * strides[k];
+    for (let i = 0; i < k; i++) off += (begin[i] + idx[i]) * strides[i];
+    heap.copyWithin(dst, src + off, src + off + run);
+    dst += run;
+    let i = k - 1;
+    while (i >= 0 && ++idx[i] === sz[i]) idx[i--] = 0;
+    if (i < 0) break;
+  }
+  return out;
+}
+
+/** Slice of float32 and int32 tensors on the heap (see sliceOnHeap); other dtypes go to tfjs's kernel. */
+function makeSlice(fallback: tf.KernelFunc) {
+  return (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
+    const { inputs, backend, attrs } = args;
+    const { x } = inputs;
+    if (x.dtype !== 'float32' && x.dtype !== 'int32') return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
+    const rank = x.shape.length;
+    const b = attrs!.begin as number | number[], s = attrs!.size as number | number[] | undefined;
+    // As tfjs's slice_util.parseSliceParams: a number applies to the first axis; -1 (or none) runs to the end.
+    const begin = x.shape.map((_, i) => (Array.isArray(b) ? b[i] ?? 0 : i === 0 ? b : 0));
+    const sz = x.shape.map((d, i) => {
+      const v = s === undefined ? -1 : Array.isArray(s) ? s[i] ?? -1 : i === 0 ? s : -1;
+      return v === -1 ? d - begin[i] : v;
+    });
+    if (rank === 0 || begin.some((v, i) => v < 0 || v + sz[i] > x.shape[i] || sz[i] < 0)) return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
+    return sliceOnHeap(backend as WasmBackend, x, begin, sz);
+  };
 }
 
 /**
@@ -564,7 +622,7 @@ export async function registerWasmTraining(): Promise<void> {
     if (stockFusedMatMul) register('_FusedMatMul', makeFusedMatMul(stockFusedMatMul.kernelFunc) as unknown as tf.KernelFunc);
     const stockAdd = tf.getKernel('Add', 'wasm');
     if (stockAdd) register('Add', makeAdd(stockAdd.kernelFunc) as unknown as tf.KernelFunc);
-    for (const [name, make] of [['Concat', makeConcat], ['SplitV', makeSplitV], ['Reverse', makeReverse]] as const) {
+    for (const [name, make] of [['Concat', makeConcat], ['SplitV', makeSplitV], ['Reverse', makeReverse], ['Slice', makeSlice]] as const) {
       const stock = tf.getKernel(name, 'wasm');
       if (stock) register(name, make(stock.kernelFunc) as unknown as tf.KernelFunc);
     }

@@ -112,37 +112,38 @@ export function prelu(x: tf.Tensor, alpha: tf.Tensor1D): tf.Tensor {
 /**
  * The recurrence of an LSTM layer over a whole sequence from zero state, given the input projection
  * xw = x W_ih + b_ih + b_hh [B, T, 4H] (gates i, f, g, o as PyTorch) and W_hh [H, 4H]: returns the outputs
- * hs [B, T, H] and the cell states cs [B, T, H]. On wasm two fused kernels run the forward recurrence and
- * backpropagation through time (dxw and dW_hh) in one call each; callers use the unrolled tf ops elsewhere.
+ * hs [B, T, H] and, with `cells`, the cell states cs [B, T, H] (both differentiable). On wasm two fused
+ * kernels run the forward recurrence and backpropagation through time (dxw and dW_hh) in one call each;
+ * callers use the unrolled tf ops elsewhere.
+ *
+ * The forward kernel has three outputs (outputs, gates, cell states). Registered as a taped kernel, tfjs
+ * would hand its gradient a zero tensor built in JavaScript for every output nobody used (the gates always,
+ * [B, T, 4H]) and copy it into the wasm heap: about a third of a DPRNN training step. So the kernel runs
+ * inside tf.customGrad, whose one output is hs, or hs and cs side by side [B, T, 2H] (split here).
  */
-export function lstmSequence(xw: tf.Tensor3D, whh: tf.Tensor2D): { hs: tf.Tensor3D; cs: tf.Tensor3D } {
-  registerLstmGradient();
-  const [hs, gates, cs] = run(FUSED.lstm, { xw, whh }) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
-  gates.dispose();
+export function lstmSequence(xw: tf.Tensor3D, whh: tf.Tensor2D, opts: { cells?: boolean } = {}): { hs: tf.Tensor3D; cs?: tf.Tensor3D } {
+  const H = whh.shape[0];
+  const cells = opts.cells ?? false;
+  const f = tf.customGrad(((x: tf.Tensor3D, w: tf.Tensor2D, save: tf.GradSaveFunc) => {
+    const [hs, gates, cs] = run(FUSED.lstm, { xw: x, whh: w });
+    save([w, hs, gates, cs]);
+    return {
+      value: cells ? tf.concat([hs, cs], 2) : hs,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [ws, hsv, gs, csv] = saved;
+        const inputs: tf.NamedTensorMap = { gates: gs, cs: csv, hs: hsv, whh: ws };
+        if (cells) [inputs.dhs, inputs.dcs] = tf.split(dy, 2, 2);
+        else inputs.dhs = dy;
+        return run(FUSED.lstmGrad, inputs);
+      },
+    };
+  }) as unknown as CustomGradientFunc);
+  const out = f(xw, whh) as tf.Tensor3D;
+  if (!cells) return { hs: out };
+  const hs = tf.slice(out, [0, 0, 0], [-1, -1, H]) as tf.Tensor3D;
+  const cs = tf.slice(out, [0, 0, H], [-1, -1, H]) as tf.Tensor3D;
+  out.dispose();
   return { hs, cs };
-}
-
-let lstmGradientRegistered = false;
-
-/**
- * The fused LSTM kernel has three outputs (outputs, gates, cell states), which tf.customGrad cannot express,
- * so its gradient is registered by kernel name: both the outputs and the cell states are differentiable.
- * The engine calls the gradient function once per node, so both input gradients come from one BPTT call.
- */
-function registerLstmGradient(): void {
-  if (lstmGradientRegistered) return;
-  lstmGradientRegistered = true;
-  tf.registerGradient({
-    kernelName: FUSED.lstm, inputsToSave: ['whh'], outputsToSave: [true, true, true],
-    gradFunc: ((dys: (tf.Tensor | null)[], saved: tf.Tensor[]) => {
-      const [whh, hs, gates, cs] = saved;
-      const [dhs, , dcs] = dys;
-      const inputs: tf.NamedTensorMap = { dhs: dhs ?? tf.zerosLike(hs), gates, cs, hs, whh };
-      if (dcs) inputs.dcs = dcs;
-      const [dxw, dwhh] = run(FUSED.lstmGrad, inputs);
-      return { xw: () => dxw, whh: () => dwhh };
-    }) as unknown as tf.GradFunc,
-  });
 }
 
 /** True when the current backend has the fused LSTM kernels. */

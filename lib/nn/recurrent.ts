@@ -71,11 +71,11 @@ export class RecurrentLayer extends Module {
         b: this.weightIh as tf.Tensor2D, bias }), [B, T, -1]);
       if (this.kind === 'lstm' && !h0 && !c0 && hasFusedLstm()) {
         // One fused kernel for the whole recurrence (and one for its backward pass) on wasm.
-        const { hs, cs } = lstmSequence(xw as tf.Tensor3D, this.weightHh as tf.Tensor2D);
+        const { hs, cs } = lstmSequence(xw as tf.Tensor3D, this.weightHh as tf.Tensor2D, { cells: withState });
         const output = this.reverse ? tf.reverse(hs, 1) as tf.Tensor3D : hs;
         if (!withState) return { output };
         const h = tf.reshape(tf.slice(hs, [0, T - 1, 0], [B, 1, H]), [B, H]) as tf.Tensor2D;
-        const c = tf.reshape(tf.slice(cs, [0, T - 1, 0], [B, 1, H]), [B, H]) as tf.Tensor2D;
+        const c = tf.reshape(tf.slice(cs!, [0, T - 1, 0], [B, 1, H]), [B, H]) as tf.Tensor2D;
         return { output, h, c };
       }
       // Time-major before unstacking: slices along the leading axis are contiguous.

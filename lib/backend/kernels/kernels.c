@@ -1342,6 +1342,26 @@ static inline float tanh_f(float x) {
   return x < 0 ? -t : t;
 }
 
+static inline v128_t exp_v(v128_t x);
+
+// Four-lane sigmoid_f and tanh_f (the same formulas on exp_v).
+static inline v128_t sigmoid_v(v128_t x) {
+  return wasm_f32x4_div(wasm_f32x4_splat(1.f), wasm_f32x4_add(wasm_f32x4_splat(1.f), exp_v(wasm_f32x4_neg(x))));
+}
+
+static inline v128_t tanh_v(v128_t x) {
+  const v128_t a = wasm_f32x4_abs(x);
+  const v128_t big = wasm_f32x4_sub(wasm_f32x4_splat(1.f),
+                                    wasm_f32x4_div(wasm_f32x4_splat(2.f), wasm_f32x4_add(exp_v(wasm_f32x4_add(a, a)), wasm_f32x4_splat(1.f))));
+  const v128_t signed_big = wasm_v128_or(big, wasm_v128_and(x, wasm_i32x4_splat((int)0x80000000)));
+  const v128_t x2 = wasm_f32x4_mul(x, x);
+  v128_t s = FMA(wasm_f32x4_splat(2.f / 15.f), x2, wasm_f32x4_splat(-17.f / 315.f));
+  s = FMA(wasm_f32x4_splat(-1.f / 3.f), x2, s);
+  s = FMA(wasm_f32x4_splat(1.f), x2, s);
+  const v128_t small = wasm_f32x4_mul(x, s);
+  return wasm_v128_bitselect(small, signed_big, wasm_f32x4_lt(a, wasm_f32x4_splat(0.0625f)));
+}
+
 EXPORT(lstm_forward)
 void lstm_forward(const float* xw, const float* whh, float* hs, float* gates, float* cs, int B, int T, int H,
                   float* pre, float* gemm_scratch) {
@@ -1355,7 +1375,27 @@ void lstm_forward(const float* xw, const float* whh, float* hs, float* gates, fl
       float* c = cs + ((size_t)b * T + t) * H;
       float* h = hs + ((size_t)b * T + t) * H;
       const float* cprev = t > 0 ? c - H : 0;
-      for (int j = 0; j < H; j++) {
+      int j = 0;
+      for (; j + 4 <= H; j += 4) {
+        v128_t zi = wasm_v128_load(x + j), zf = wasm_v128_load(x + H + j), zg = wasm_v128_load(x + 2 * H + j),
+               zo = wasm_v128_load(x + 3 * H + j);
+        if (t > 0) {
+          zi = wasm_f32x4_add(zi, wasm_v128_load(p + j));
+          zf = wasm_f32x4_add(zf, wasm_v128_load(p + H + j));
+          zg = wasm_f32x4_add(zg, wasm_v128_load(p + 2 * H + j));
+          zo = wasm_f32x4_add(zo, wasm_v128_load(p + 3 * H + j));
+        }
+        const v128_t i = sigmoid_v(zi), f = sigmoid_v(zf), g = tanh_v(zg), o = sigmoid_v(zo);
+        v128_t cv = wasm_f32x4_mul(i, g);
+        if (cprev) cv = FMA(cv, f, wasm_v128_load(cprev + j));
+        wasm_v128_store(gt + j, i);
+        wasm_v128_store(gt + H + j, f);
+        wasm_v128_store(gt + 2 * H + j, g);
+        wasm_v128_store(gt + 3 * H + j, o);
+        wasm_v128_store(c + j, cv);
+        wasm_v128_store(h + j, wasm_f32x4_mul(o, tanh_v(cv)));
+      }
+      for (; j < H; j++) {
         const float zi = x[j] + (t > 0 ? p[j] : 0.f);
         const float zf = x[H + j] + (t > 0 ? p[H + j] : 0.f);
         const float zg = x[2 * H + j] + (t > 0 ? p[2 * H + j] : 0.f);
@@ -1390,7 +1430,23 @@ void lstm_backward(const float* dhs, const float* dcs, const float* gates, const
       float* d = dxw + bt * G;
       float* dhn = dh_next + (size_t)b * H;
       float* dcn = dc_next + (size_t)b * H;
-      for (int j = 0; j < H; j++) {
+      const v128_t one = wasm_f32x4_splat(1.f);
+      int j = 0;
+      for (; j + 4 <= H; j += 4) {
+        const v128_t i = wasm_v128_load(gt + j), f = wasm_v128_load(gt + H + j), g = wasm_v128_load(gt + 2 * H + j),
+                     o = wasm_v128_load(gt + 3 * H + j);
+        const v128_t tc = tanh_v(wasm_v128_load(c + j));
+        const v128_t dh = wasm_f32x4_add(wasm_v128_load(dhv + j), wasm_v128_load(dhn + j));
+        v128_t dc = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(dh, o), wasm_f32x4_sub(one, wasm_f32x4_mul(tc, tc))), wasm_v128_load(dcn + j));
+        if (dcs) dc = wasm_f32x4_add(dc, wasm_v128_load(dcs + bt * H + j));
+        wasm_v128_store(d + j, wasm_f32x4_mul(wasm_f32x4_mul(dc, g), wasm_f32x4_mul(i, wasm_f32x4_sub(one, i))));
+        wasm_v128_store(d + H + j, cprev ? wasm_f32x4_mul(wasm_f32x4_mul(dc, wasm_v128_load(cprev + j)), wasm_f32x4_mul(f, wasm_f32x4_sub(one, f)))
+                                         : wasm_f32x4_splat(0.f));
+        wasm_v128_store(d + 2 * H + j, wasm_f32x4_mul(wasm_f32x4_mul(dc, i), wasm_f32x4_sub(one, wasm_f32x4_mul(g, g))));
+        wasm_v128_store(d + 3 * H + j, wasm_f32x4_mul(wasm_f32x4_mul(dh, tc), wasm_f32x4_mul(o, wasm_f32x4_sub(one, o))));
+        wasm_v128_store(dcn + j, wasm_f32x4_mul(dc, f));
+      }
+      for (; j < H; j++) {
         const float i = gt[j], f = gt[H + j], g = gt[2 * H + j], o = gt[3 * H + j];
         const float tc = tanh_f(c[j]);
         const float dh = dhv[j] + dhn[j];
