@@ -5,3 +5,6 @@ export * from './kws_ds_cnn';
 export * from './kws_transformer';
 export * from './dccrn';
 export * from './dprnn';
+export * from './wav2vec2';
+export { loadSafetensors, saveSafetensors, readSafetensorsHeader } from './safetensors';
+export type { SafetensorsEntry, SafetensorsHeader } from './safetensors';
