@@ -3,7 +3,8 @@ import { Ctx, Module, registerModule } from '../nn/module';
 import { Conv1d } from '../nn/conv';
 import { Linear } from '../nn/linear';
 import { LayerNorm } from '../nn/norm';
-import { MultiHeadAttention } from '../nn/attention';
+import { scaledDotProductAttention } from '../nn/attention';
+import { HardConcrete } from '../prune/hard_concrete';
 import { activate } from '../nn/activations';
 import { dropout } from '../nn/dropout';
 import { ModuleList } from '../nn/sequential';
@@ -56,6 +57,35 @@ export interface Wav2Vec2ModelArgs {
   encoderUseFeedForward?: boolean[];
   /** Layer-normalise each waveform over time first (wav2vec 2.0 Large / WavLM checkpoints expect it). Default false. */
   normalizeWaveform?: boolean;
+  /**
+   * A fixed per-channel scale on the extractor's output (DPHuBERT's `dummy_weight`, a buffer): where a pruned
+   * model keeps the soft gate values of its last convolution, which the projection's layer norm could not absorb.
+   * Default false (materialised models with pruned conv channels have it).
+   */
+  extractorDummyWeight?: boolean;
+  /** HardConcrete gates for structured pruning (DPHuBERT); see {@link Wav2Vec2PruneArgs}. Default: none. */
+  prune?: Wav2Vec2PruneArgs;
+}
+
+/**
+ * Which units of a Wav2Vec2Model carry HardConcrete gates (DPHuBERT's prune_conv_channels,
+ * encoder_prune_attention_heads, encoder_prune_attention_layer, encoder_prune_feed_forward_intermediate,
+ * encoder_prune_feed_forward_layer), initialised as its reference code does: log_alpha ~ N(log(1 - m) - log m,
+ * 0.01) with m = 0.01, and m = 0.5 for the FFN units. Each gate multiplies its unit's output: conv channels
+ * after the GELU, heads before the output projection, FFN units after the activation, a whole attention or FFN
+ * block after its output projection. Training samples the gates (ctx.sampleGates ?? ctx.training);
+ * evaluation uses their deterministic masks.
+ */
+export interface Wav2Vec2PruneArgs {
+  /**
+   * Gates on the extractor's conv channels: true on every conv layer but the last (whose channels feed the
+   * projection's layer norm, so that materialising stays exact); 'all' on every layer, as the reference code.
+   */
+  convChannels?: boolean | 'all';
+  attentionHeads?: boolean;
+  attentionLayers?: boolean;
+  ffnUnits?: boolean;
+  ffnLayers?: boolean;
 }
 
 const BASE_CONV: [number, number, number][] = [[512, 10, 5], ...Array(4).fill([512, 3, 2]), ...Array(2).fill([512, 2, 2])];
@@ -78,7 +108,8 @@ export const WAV2VEC2_PRESETS = {
 
 /** `args` with every default filled in and per-layer lists expanded (the one place the defaults live). */
 export function wav2vec2Defaults(args: Wav2Vec2ModelArgs = {}): Required<Wav2Vec2ModelArgs> & {
-  encoderNumHeads: number[]; encoderFfIntermFeatures: number[]; extractorConvLayerConfig: [number, number, number][] } {
+  encoderNumHeads: number[]; encoderFfIntermFeatures: number[]; extractorConvLayerConfig: [number, number, number][];
+  prune: Required<Wav2Vec2PruneArgs> } {
   const L = args.encoderNumLayers ?? 12;
   const D = args.encoderEmbedDim ?? 768;
   const perLayer = <T>(v: T | T[] | undefined, d: T, what: string): T[] => {
@@ -108,7 +139,8 @@ export function wav2vec2Defaults(args: Wav2Vec2ModelArgs = {}): Required<Wav2Vec
     encoderLayerNormFirst: args.encoderLayerNormFirst ?? false, encoderLayerDrop: args.encoderLayerDrop ?? 0.05,
     encoderUseAttention: perLayer(args.encoderUseAttention, true, 'encoderUseAttention'),
     encoderUseFeedForward: perLayer(args.encoderUseFeedForward, true, 'encoderUseFeedForward'),
-    normalizeWaveform: args.normalizeWaveform ?? false,
+    normalizeWaveform: args.normalizeWaveform ?? false, extractorDummyWeight: args.extractorDummyWeight ?? false,
+    prune: { convChannels: false, attentionHeads: false, attentionLayers: false, ffnUnits: false, ffnLayers: false, ...args.prune },
   };
 }
 
@@ -136,18 +168,21 @@ export class ChannelNorm extends Module {
 export class Wav2Vec2ConvBlock extends Module {
   readonly conv: Conv1d;
   readonly layerNorm?: Module;
+  readonly hardConcrete?: HardConcrete;
   constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, readonly stride: number,
-    bias: boolean, norm: 'group' | 'layer' | null) {
+    bias: boolean, norm: 'group' | 'layer' | null, gated = false) {
     super();
     this.conv = this.addModule('conv', new Conv1d({ inChannels, outChannels, kernelSize, stride, bias }));
     if (norm === 'group') this.layerNorm = this.addModule('layerNorm', new ChannelNorm(outChannels));
     if (norm === 'layer') this.layerNorm = this.addModule('layerNorm', new LayerNorm({ normalizedShape: outChannels }));
+    if (gated) this.hardConcrete = this.addModule('hardConcrete', new HardConcrete({ n: outChannels, initMean: 0.01 }));
   }
   forward(x: tf.Tensor, ctx: Ctx): tf.Tensor {
     return tf.tidy(() => {
       let y = this.conv.forward(x, ctx);
       if (this.layerNorm) y = this.layerNorm.forward(y, ctx);
-      return activate(y, 'gelu');
+      y = activate(y, 'gelu');
+      return this.hardConcrete ? tf.mul(y, this.hardConcrete.mask(ctx)) : y;
     });
   }
   getConfig(): Record<string, unknown> {
@@ -158,22 +193,25 @@ export class Wav2Vec2ConvBlock extends Module {
 /** The convolutional feature extractor: waveforms [batch, samples] -> features [batch, frames, C]. */
 export class Wav2Vec2FeatureExtractor extends Module {
   readonly convLayers: ModuleList;
-  constructor(readonly config: [number, number, number][], mode: Wav2Vec2ExtractorMode, bias: boolean) {
+  readonly dummyWeight?: tf.Variable;
+  constructor(readonly config: [number, number, number][], mode: Wav2Vec2ExtractorMode, bias: boolean, gated: boolean | 'all' = false,
+    dummyWeight = false) {
     super();
     let cin = 1;
     this.convLayers = this.addModule('convLayers', new ModuleList(config.map(([c, k, s], i) => {
       const norm = mode === 'layer_norm' ? 'layer' : i === 0 ? 'group' : null;
-      const block = new Wav2Vec2ConvBlock(cin, c, k, s, bias, norm);
+      const block = new Wav2Vec2ConvBlock(cin, c, k, s, bias, norm, gated === 'all' || (gated === true && i < config.length - 1));
       cin = c;
       return block;
     })));
+    if (dummyWeight) this.dummyWeight = this.addBuffer('dummyWeight', new Float32Array(cin).fill(1), [cin]);
   }
   forward(x: tf.Tensor, ctx: Ctx): tf.Tensor {
     if (x.rank !== 2) throw new Error(`Wav2Vec2Model: waveforms must be [batch, samples], got [${x.shape}]`);
     return tf.tidy(() => {
       let y: tf.Tensor = tf.expandDims(x, 2);
       for (const block of this.convLayers.items) y = block.forward(y, ctx);
-      return y;
+      return this.dummyWeight ? tf.mul(y, this.dummyWeight) : y;
     });
   }
   /** Frames the extractor makes of `samples` samples (0 when too short). */
@@ -275,16 +313,79 @@ export class Wav2Vec2PosConv extends Module {
 export class Wav2Vec2FeedForward extends Module {
   readonly intermediateDense: Linear;
   readonly outputDense: Linear;
-  constructor(readonly ioFeatures: number, readonly intermediateFeatures: number, readonly intermDropout: number, readonly outDropout: number) {
+  readonly hardConcreteForIntermediate?: HardConcrete;
+  readonly hardConcreteForLayer?: HardConcrete;
+  constructor(readonly ioFeatures: number, readonly intermediateFeatures: number, readonly intermDropout: number, readonly outDropout: number,
+    gates: { units?: boolean; layer?: boolean } = {}) {
     super();
     this.intermediateDense = this.addModule('intermediateDense', new Linear({ inFeatures: ioFeatures, outFeatures: intermediateFeatures }));
     this.outputDense = this.addModule('outputDense', new Linear({ inFeatures: intermediateFeatures, outFeatures: ioFeatures }));
+    if (gates.units) {
+      this.hardConcreteForIntermediate = this.addModule('hardConcreteForIntermediate', new HardConcrete({ n: intermediateFeatures, initMean: 0.5 }));
+    }
+    if (gates.layer) this.hardConcreteForLayer = this.addModule('hardConcreteForLayer', new HardConcrete({ n: 1, initMean: 0.01 }));
   }
   forward(x: tf.Tensor, ctx: Ctx): tf.Tensor {
     return tf.tidy(() => {
-      const h = dropout(activate(this.intermediateDense.forward(x, ctx), 'gelu'), this.intermDropout, ctx);
-      return dropout(this.outputDense.forward(h, ctx), this.outDropout, ctx);
+      let h = dropout(activate(this.intermediateDense.forward(x, ctx), 'gelu'), this.intermDropout, ctx);
+      if (this.hardConcreteForIntermediate) h = tf.mul(h, this.hardConcreteForIntermediate.mask(ctx));
+      const y = dropout(this.outputDense.forward(h, ctx), this.outDropout, ctx);
+      return this.hardConcreteForLayer ? tf.mul(y, this.hardConcreteForLayer.mask(ctx)) : y;
     });
+  }
+  getConfig(): Record<string, unknown> {
+    return {};
+  }
+}
+
+/**
+ * Self-attention as torchaudio's SelfAttention (and DPHuBERT's): separate q, k, v projections to
+ * numHeads x headDim (0 heads leaves the output projection's bias), softmax(q k^T / sqrt(d)) v per head,
+ * the output projection; with gates, a mask per head before the projection and one for the whole block
+ * after it.
+ */
+export class Wav2Vec2Attention extends Module {
+  readonly qProj: Linear;
+  readonly kProj: Linear;
+  readonly vProj: Linear;
+  readonly outProj: Linear;
+  readonly hardConcreteForHeads?: HardConcrete;
+  readonly hardConcreteForLayer?: HardConcrete;
+  constructor(readonly embedDim: number, readonly numHeads: number, readonly headDim: number, readonly dropoutP: number,
+    gates: { heads?: boolean; layer?: boolean } = {}) {
+    super();
+    const inner = numHeads * headDim;
+    this.kProj = this.addModule('kProj', new Linear({ inFeatures: embedDim, outFeatures: inner }));
+    this.vProj = this.addModule('vProj', new Linear({ inFeatures: embedDim, outFeatures: inner }));
+    this.qProj = this.addModule('qProj', new Linear({ inFeatures: embedDim, outFeatures: inner }));
+    this.outProj = this.addModule('outProj', new Linear({ inFeatures: inner, outFeatures: embedDim }));
+    if (gates.heads && numHeads > 0) this.hardConcreteForHeads = this.addModule('hardConcreteForHeads', new HardConcrete({ n: numHeads, initMean: 0.01 }));
+    if (gates.layer) this.hardConcreteForLayer = this.addModule('hardConcreteForLayer', new HardConcrete({ n: 1, initMean: 0.01 }));
+  }
+  forward(x: tf.Tensor, ctx: Ctx): tf.Tensor {
+    return tf.tidy(() => {
+      const [B, T] = x.shape as [number, number, number];
+      const H = this.numHeads, d = this.headDim;
+      let merged: tf.Tensor;
+      if (H === 0) {
+        // No head left: the block outputs its projection's bias.
+        const y = tf.add(tf.zeros([B, T, this.embedDim]), this.outProj.bias ?? 0);
+        return this.hardConcreteForLayer ? tf.mul(y, this.hardConcreteForLayer.mask(ctx)) : y;
+      } else {
+        merged = scaledDotProductAttention(this.qProj.forward(x, ctx), this.kProj.forward(x, ctx), this.vProj.forward(x, ctx), H, d,
+          this.dropoutP, ctx).merged;
+        if (this.hardConcreteForHeads) {
+          const m = this.hardConcreteForHeads.mask(ctx);
+          merged = tf.mul(merged, tf.reshape(tf.tile(tf.reshape(m, [H, 1]), [1, d]), [H * d]));
+        }
+      }
+      const y = this.outProj.forward(merged, ctx);
+      return this.hardConcreteForLayer ? tf.mul(y, this.hardConcreteForLayer.mask(ctx)) : y;
+    });
+  }
+  override macs(inShape: number[]): number {
+    const [B, T] = inShape;
+    return 2 * B * this.numHeads * T * T * this.headDim;
   }
   getConfig(): Record<string, unknown> {
     return {};
@@ -297,18 +398,23 @@ export class Wav2Vec2FeedForward extends Module {
  * x = x + drop(attn(LN(x))); x = x + ff(finalLN(x)). A missing block is skipped; post-norm keeps both norms.
  */
 export class Wav2Vec2EncoderLayer extends Module {
-  readonly attention?: MultiHeadAttention;
+  readonly attention?: Wav2Vec2Attention;
   readonly layerNorm: LayerNorm;
   readonly feedForward?: Wav2Vec2FeedForward;
   readonly finalLayerNorm: LayerNorm;
   constructor(readonly embedDim: number, heads: number, headDim: number, ffUnits: number, useAttention: boolean, useFeedForward: boolean,
-    readonly dropoutP: number, attentionDropout: number, ffDropout: number, readonly layerNormFirst: boolean) {
+    readonly dropoutP: number, attentionDropout: number, ffDropout: number, readonly layerNormFirst: boolean,
+    prune: Partial<Wav2Vec2PruneArgs> = {}) {
     super();
     if (useAttention) {
-      this.attention = this.addModule('attention', new MultiHeadAttention({ embedDim, numHeads: heads, headDim, dropout: attentionDropout }));
+      this.attention = this.addModule('attention', new Wav2Vec2Attention(embedDim, heads, headDim, attentionDropout,
+        { heads: prune.attentionHeads, layer: prune.attentionLayers }));
     }
     this.layerNorm = this.addModule('layerNorm', new LayerNorm({ normalizedShape: embedDim }));
-    if (useFeedForward) this.feedForward = this.addModule('feedForward', new Wav2Vec2FeedForward(embedDim, ffUnits, ffDropout, dropoutP));
+    if (useFeedForward) {
+      this.feedForward = this.addModule('feedForward', new Wav2Vec2FeedForward(embedDim, ffUnits, ffDropout, dropoutP,
+        { units: prune.ffnUnits, layer: prune.ffnLayers }));
+    }
     this.finalLayerNorm = this.addModule('finalLayerNorm', new LayerNorm({ normalizedShape: embedDim }));
   }
   forward(x: tf.Tensor, ctx: Ctx): tf.Tensor {
@@ -342,8 +448,8 @@ export class Wav2Vec2Transformer extends Module {
     this.posConvEmbed = this.addModule('posConvEmbed', new Wav2Vec2PosConv(D, a.encoderPosConvKernel, a.encoderPosConvGroups));
     this.layerNorm = this.addModule('layerNorm', new LayerNorm({ normalizedShape: D }));
     this.layers = this.addModule('layers', new ModuleList(a.encoderNumHeads.map((h, i) => new Wav2Vec2EncoderLayer(D, h, a.encoderHeadDim,
-      a.encoderFfIntermFeatures[i], a.encoderUseAttention[i] && h > 0, a.encoderUseFeedForward[i] && a.encoderFfIntermFeatures[i] > 0,
-      a.encoderDropout, a.encoderAttentionDropout, a.encoderFfIntermDropout, a.encoderLayerNormFirst))));
+      a.encoderFfIntermFeatures[i], a.encoderUseAttention[i], a.encoderUseFeedForward[i] && a.encoderFfIntermFeatures[i] > 0,
+      a.encoderDropout, a.encoderAttentionDropout, a.encoderFfIntermDropout, a.encoderLayerNormFirst, a.prune))));
   }
   /** x + posConv(x), layer-normed first for post-norm models, dropout. */
   preprocess(x: tf.Tensor, ctx: Ctx): tf.Tensor {
@@ -420,7 +526,7 @@ export class Wav2Vec2Model extends Module {
     this.args = wav2vec2Defaults(args);
     const a = this.args;
     this.featureExtractor = this.addModule('featureExtractor', new Wav2Vec2FeatureExtractor(a.extractorConvLayerConfig, a.extractorMode,
-      a.extractorConvBias));
+      a.extractorConvBias, a.prune.convChannels, a.extractorDummyWeight));
     this.encoder = this.addModule('encoder', new Wav2Vec2Encoder(a));
   }
 
