@@ -8,3 +8,4 @@ export * from './dprnn';
 export * from './wav2vec2';
 export { loadSafetensors, saveSafetensors, readSafetensorsHeader } from './safetensors';
 export type { SafetensorsEntry, SafetensorsHeader } from './safetensors';
+export * from './wav2vec2_dphubert';

@@ -162,3 +162,51 @@ test('saveModel and loadModel rebuild a pruned-size model (per-layer heads, FFN 
   m.dispose();
   back.dispose();
 });
+
+import { argsFromDphubertConfig, loadDphubert, saveDphubert } from '../../lib/models/wav2vec2_dphubert';
+
+test('a pruned-size model built by DPHuBERT\'s own code loads (its config and names) and gives its hidden states within 1e-4', () => {
+  const f = JSON.parse(fs.readFileSync(path.join(DIR, 'dphubert_pruned.json'), 'utf8'));
+  const config = JSON.parse(fs.readFileSync(path.join(DIR, 'dphubert_pruned.config.json'), 'utf8'));
+  const dict = loadSafetensors(path.join(DIR, 'dphubert_pruned.safetensors'));
+  const model = Wav2Vec2Model.fromStateDict(dict, argsFromDphubertConfig(config));
+  tf.dispose([...dict.values()]);
+  assert.equal(model.numParams(), f.params - config.extractor_conv_layer_config[2][0], 'DPHuBERT counts its dummy_weight; slimspeech keeps it as a buffer');
+  const x = tf.tensor2d(f.input, f.inputShape);
+  const hidden = model.hiddenStates(x, { training: false });
+  assert.equal(hidden.length, f.hidden.length);
+  hidden.forEach((h, i) => assert.ok(maxDiff(h, f.hidden[i]) < 1e-4, `hidden state ${i}`));
+  tf.dispose([x, ...hidden]);
+  model.dispose();
+});
+
+/**
+ * saveDphubert writes config.json and model.safetensors that loadDphubert reads back to the same outputs, under
+ * exactly the keys DPHuBERT's model of that config has. With SLIMSPEECH_DPHUBERT_EXPORT=DIR it also leaves the
+ * export with input.json and hidden.json in DIR for `test/reference/models_dphubert.py DPHUBERT_DIR DIR`, which
+ * builds it with DPHuBERT's code in PyTorch and compares.
+ */
+test('saveDphubert and loadDphubert: DPHuBERT\'s config and key names, the same outputs after the round trip', async () => {
+  const fixture = JSON.parse(fs.readFileSync(path.join(DIR, 'dphubert_pruned.json'), 'utf8'));
+  const config = JSON.parse(fs.readFileSync(path.join(DIR, 'dphubert_pruned.config.json'), 'utf8'));
+  const m = new Wav2Vec2Model(argsFromDphubertConfig(config));
+  tf.tidy(() => { for (const v of m.parameters()) v.assign(tf.add(v, tf.randomNormal(v.shape, 0, 0.05, 'float32', 9))); });
+  const dir = process.env.SLIMSPEECH_DPHUBERT_EXPORT ?? fs.mkdtempSync(path.join(os.tmpdir(), 'ss-dph-'));
+  const { config: written } = await saveDphubert(m, dir);
+  assert.deepEqual(written.encoder_num_heads, [2, 0, 1]);
+  assert.deepEqual(written.encoder_use_attention, [true, false, true]);
+  assert.deepEqual(written.encoder_use_feed_forward, [true, true, false]);
+  assert.deepEqual(written.extractor_conv_layer_config, [[12, 10, 5], [9, 3, 2], [6, 2, 2]]);
+  const keys = [...readSafetensorsHeader(fs.readFileSync(path.join(dir, 'model.safetensors'))).tensors.keys()].sort();
+  assert.deepEqual(keys, [...fixture.keys].sort(), 'the keys of DPHuBERT\'s model of this config');
+  const back = loadDphubert(dir);
+  const x = tf.tensor2d(fixture.input, fixture.inputShape);
+  const [a, b] = [m.hiddenStates(x, { training: false }), back.hiddenStates(x, { training: false })];
+  a.forEach((h, i) => assert.equal(tf.tidy(() => tf.max(tf.abs(tf.sub(h, b[i]))).dataSync()[0]), 0));
+  fs.writeFileSync(path.join(dir, 'input.json'), JSON.stringify({ shape: fixture.inputShape, data: fixture.input }));
+  fs.writeFileSync(path.join(dir, 'hidden.json'), JSON.stringify(a.map((h) => ({ shape: h.shape, data: Array.from(h.dataSync()) }))));
+  const gated = new Wav2Vec2Model({ ...argsFromDphubertConfig(config), prune: { attentionHeads: true } });
+  await assert.rejects(saveDphubert(gated, dir), /materialize it first/);
+  tf.dispose([x, ...a, ...b]);
+  [m, back, gated].forEach((v) => v.dispose());
+});
