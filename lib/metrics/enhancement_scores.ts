@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { readSignals, SignalBatch } from './inputs';
-import { NoUtterancesError, pesq, PesqMode } from './pesq';
+import { pesqOrNaN, PesqMode } from './pesq';
 import { siSnr } from './si_snr';
 import { stoi } from './stoi';
 
@@ -43,12 +43,7 @@ function scoreOne(e: Float64Array, r: Float64Array, n: Float64Array | undefined,
   const s = snr(e);
   const p = (mode: PesqMode) => {
     if (!modes.includes(mode)) return null;
-    try {
-      return pesq(e, r, sampleRate, { mode });
-    } catch (err) {
-      if (err instanceof NoUtterancesError) return NaN;
-      throw err;
-    }
+    return pesqOrNaN(e, r, sampleRate, { mode });
   };
   return {
     item, siSnr: s, siSnri: n ? s - snr(n) : null,

@@ -22,7 +22,7 @@ export type { CountParamsOptions } from './size';
 export { latency } from './latency';
 export type { LatencyOptions, LatencyResult } from './latency';
 export { stoi, stoiBatch, STOI_SHORT_INPUT_VALUE, type StoiOptions, type StoiShortInput, type StoiBatchInput } from './stoi';
-export { pesq, pesqBatch, NoUtterancesError, type PesqMode, type PesqOptions, type PesqBatchOptions } from './pesq';
+export { pesq, pesqBatch, pesqOrNaN, NoUtterancesError, type PesqMode, type PesqOptions, type PesqBatchOptions } from './pesq';
 export { enhancementScores } from './enhancement_scores';
 export type { EnhancementRow, EnhancementScores, EnhancementScoresOptions } from './enhancement_scores';
 export type { SignalBatch } from './inputs';

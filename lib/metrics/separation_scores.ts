@@ -1,7 +1,7 @@
 import { linearSumAssignment } from '../pit/hungarian';
 import { bssSdr } from './bss_sdr';
 import { readSignals, SignalBatch } from './inputs';
-import { NoUtterancesError, pesq, PesqMode } from './pesq';
+import { pesqOrNaN, PesqMode } from './pesq';
 import { stoi } from './stoi';
 
 /** Options of {@link separationScores}. */
@@ -92,14 +92,7 @@ function scoreSources(est: Float64Array[], ref: Float64Array[], sampleRate: numb
   const pairs = ref.map((r, k) => [est[perm[k]], r] as const);
   const p = (mode: PesqMode) => {
     if (!o.pesq.includes(mode)) return null;
-    return mean(pairs.map(([e, r]) => {
-      try {
-        return pesq(e, r, sampleRate, { mode });
-      } catch (err) {
-        if (err instanceof NoUtterancesError) return NaN;
-        throw err;
-      }
-    }));
+    return mean(pairs.map(([e, r]) => pesqOrNaN(e, r, sampleRate, { mode })));
   };
   return {
     item, perm, siSnr: mean(snr),

@@ -185,6 +185,16 @@ export function pesq(estimate: NumbersLike, reference: NumbersLike, sampleRate: 
  * {@link pesq} of each row: estimates and references as [batch, time] tensors (of one shape) or as
  * arrays of 1-D signals (pairwise of equal length). Returns one MOS-LQO per row.
  */
+/** {@link pesq}, or NaN where the reference has no speech (NoUtterancesError): for tables whose means skip NaN. */
+export function pesqOrNaN(estimate: NumbersLike, reference: NumbersLike, sampleRate: number, options: PesqOptions): number {
+  try {
+    return pesq(estimate, reference, sampleRate, options);
+  } catch (err) {
+    if (err instanceof NoUtterancesError) return NaN;
+    throw err;
+  }
+}
+
 export function pesqBatch(estimates: SignalBatch, references: SignalBatch,
   sampleRate: number, options: PesqBatchOptions = {}): number[] {
   const fn = 'pesqBatch';
