@@ -2,7 +2,7 @@
 // inputs and training losses. Batch sizes and lengths come from bench/run.ts (the default presets').
 import * as tf from '@tensorflow/tfjs';
 import { Module, manualSeed } from '../lib/nn';
-import { ConvTasNet, Crn, Dccrn, DccrnArgs, DCCRN_PRESETS, Dprnn, DPRNN_PRESETS } from '../lib/models';
+import { ConvTasNet, Crn, Dccrn, DccrnArgs, DCCRN_PRESETS, Dprnn, DPRNN_PRESETS, Wav2Vec2Model } from '../lib/models';
 import { crossEntropy, siSnr } from '../lib/metrics';
 import { slimDsCnn, slimKwt } from '../lib/models';
 
@@ -70,4 +70,21 @@ export const BENCH_MODELS: Record<string, BenchModel> = {
   // Distil-DCCRN's student size (DCCRN-CL at half the channels, rnnUnits 192: 1.13M) and DCCRN-CL itself (3.67M).
   'dccrn-student': dccrn(DCCRN_PRESETS.student),
   dccrn: dccrn(DCCRN_PRESETS['DCCRN-CL']),
+  // A HuBERT-like student (bench/torch_bench.py's HUBERT_SMALL, built there by torchaudio): L1 of the last hidden
+  // state against a random target, as a distillation step.
+  'hubert-small': {
+    build(batch, length) {
+      manualSeed(0);
+      const model = new Wav2Vec2Model({
+        extractorConvLayerConfig: [[256, 10, 5], ...Array(4).fill([256, 3, 2]), ...Array(2).fill([256, 2, 2])],
+        encoderEmbedDim: 384, encoderNumLayers: 4, encoderNumHeads: 6, encoderFfIntermFeatures: 1536, encoderProjectionDropout: 0,
+        encoderAttentionDropout: 0, encoderDropout: 0, encoderLayerDrop: 0,
+      });
+      const frames = model.outputFrames(length);
+      const target = tf.randomNormal([batch, frames, 384]);
+      const L = model.args.encoderNumLayers;
+      return { model, input: tf.randomNormal([batch, length]), input1: tf.randomNormal([1, length]),
+        loss: (o) => tf.tidy(() => tf.mean(tf.abs(tf.sub(tf.squeeze(tf.slice(o, [0, L, 0, 0], [-1, 1, -1, -1]), [1]), target)))) as tf.Scalar };
+    },
+  },
 };

@@ -19,6 +19,7 @@ const MODELS = [
   { model: 'dprnn', batch: 4, length: 8000, input: '4 x 1 s @ 8 kHz' },
   { model: 'dccrn-student', batch: 4, length: 16000, input: '4 x 1 s @ 16 kHz' },
   { model: 'dccrn', batch: 4, length: 16000, input: '4 x 1 s @ 16 kHz' },
+  { model: 'hubert-small', batch: 4, length: 16000, input: '4 x 1 s @ 16 kHz' },
 ];
 
 const quick = process.argv.includes('--quick');

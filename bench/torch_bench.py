@@ -340,6 +340,16 @@ class Kwt(nn.Module):
         return self.head(self.norm(h)[:, 0])
 
 
+# A HuBERT-like student (lib/models/wav2vec2.ts, bench/models.ts): HuBERT Base's extractor at 256 channels, 4
+# layers of 384 with 6 heads and 1536 FFN units, no dropout; torchaudio's wav2vec2_model builds it.
+HUBERT_SMALL = dict(
+    extractor_mode='group_norm', extractor_conv_layer_config=[(256, 10, 5)] + [(256, 3, 2)] * 4 + [(256, 2, 2)] * 2,
+    extractor_conv_bias=False, encoder_embed_dim=384, encoder_projection_dropout=0.0, encoder_pos_conv_kernel=128,
+    encoder_pos_conv_groups=16, encoder_num_layers=4, encoder_num_heads=6, encoder_attention_dropout=0.0,
+    encoder_ff_interm_features=1536, encoder_ff_interm_dropout=0.0, encoder_dropout=0.0, encoder_layer_norm_first=False,
+    encoder_layer_drop=0.0, aux_num_out=None)
+
+
 def si_snr(est, ref, eps=1e-8):
     est = est - est.mean(-1, keepdim=True)
     ref = ref - ref.mean(-1, keepdim=True)
@@ -378,6 +388,22 @@ def build(name, args):
         x = torch.randn(args.batch, args.length)
         y = torch.randn(args.batch, args.length)
         return m, x, lambda out: -si_snr(out, y).mean(), torch.randn(1, args.length)
+    if name == 'hubert-small':
+        import torchaudio   # only this model needs it (Debian: python3-torchaudio)
+        cfg = dict(HUBERT_SMALL)
+
+        class LastHidden(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.m = torchaudio.models.wav2vec2_model(**cfg)
+
+            def forward(self, x):
+                return self.m.extract_features(x)[0][-1]
+        m = LastHidden()
+        x = torch.randn(args.batch, args.length)
+        frames = m(x).shape[1]
+        y = torch.randn(args.batch, frames, cfg['encoder_embed_dim'])
+        return m, x, lambda out: (out - y).abs().mean(), torch.randn(1, args.length)
     if name in ('kws-cnn', 'kws-transformer'):
         m = DsCnn() if name == 'kws-cnn' else Kwt()
         x = torch.randn(args.batch, 98, 40)
