@@ -457,10 +457,10 @@ function reluGrad({ inputs, backend }: KernelArgs): tf.TensorInfo {
  * Slice reads the whole input back into JavaScript for every slice (and SplitV slices once per output), so
  * cutting a DPRNN's signal into chunks copied the signal once per chunk.
  */
-function sliceOnHeap(be: WasmBackend, x: tf.TensorInfo, begin: number[], sz: number[]): tf.TensorInfo {
+function sliceOnHeap(be: WasmBackend, x: tf.TensorInfo, begin: number[], sz: number[], outShape: number[] = sz): tf.TensorInfo {
   const km = kernelModule(be);
   const rank = x.shape.length;
-  const out = be.makeOutput(sz, x.dtype);
+  const out = be.makeOutput(outShape, x.dtype);
   if (size(sz) === 0) return out;
   // The run: the innermost axes taken whole, times the extent of the first axis (from the inside) that is not.
   let k = rank - 1;
@@ -481,6 +481,20 @@ function sliceOnHeap(be: WasmBackend, x: tf.TensorInfo, begin: number[], sz: num
     if (i < 0) break;
   }
   return out;
+}
+
+/** Unpack (tf.unstack, and the gradient of tf.stack) of float32 and int32 tensors as heap slices; other dtypes go to tfjs's kernel. */
+function makeUnpack(fallback: tf.KernelFunc) {
+  return (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
+    const { inputs, backend, attrs } = args;
+    const { value: x } = inputs;
+    if (!x || (x.dtype !== 'float32' && x.dtype !== 'int32')) return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
+    const rank = x.shape.length;
+    const axis = (attrs!.axis as number) < 0 ? (attrs!.axis as number) + rank : attrs!.axis as number;
+    const outShape = x.shape.filter((_, i) => i !== axis);
+    return Array.from({ length: x.shape[axis] }, (_, k) => sliceOnHeap(backend as WasmBackend, x,
+      x.shape.map((_, i) => (i === axis ? k : 0)), x.shape.map((d, i) => (i === axis ? 1 : d)), outShape));
+  };
 }
 
 /** Slice of float32 and int32 tensors on the heap (see sliceOnHeap); other dtypes go to tfjs's kernel. */
@@ -622,7 +636,7 @@ export async function registerWasmTraining(): Promise<void> {
     if (stockFusedMatMul) register('_FusedMatMul', makeFusedMatMul(stockFusedMatMul.kernelFunc) as unknown as tf.KernelFunc);
     const stockAdd = tf.getKernel('Add', 'wasm');
     if (stockAdd) register('Add', makeAdd(stockAdd.kernelFunc) as unknown as tf.KernelFunc);
-    for (const [name, make] of [['Concat', makeConcat], ['SplitV', makeSplitV], ['Reverse', makeReverse], ['Slice', makeSlice]] as const) {
+    for (const [name, make] of [['Concat', makeConcat], ['SplitV', makeSplitV], ['Reverse', makeReverse], ['Slice', makeSlice], ['Unpack', makeUnpack]] as const) {
       const stock = tf.getKernel(name, 'wasm');
       if (stock) register(name, make(stock.kernelFunc) as unknown as tf.KernelFunc);
     }

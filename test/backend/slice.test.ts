@@ -92,3 +92,27 @@ test('the gradient of a slice puts dy back in place, zeros elsewhere; no tensors
   tf.dispose([x, g]);
   assert.equal(tf.memory().numTensors, before);
 });
+
+test('unstack along every axis (and the gradient of stack), float32 and int32, equals slicing by index', () => {
+  const shape = [3, 4, 5];
+  const { f, ints } = values(60);
+  for (const [data, dtype] of [[f, 'float32'], [ints, 'int32']] as const) {
+    const x = tf.tensor(data, shape, dtype);
+    for (const axis of [0, 1, 2, -1]) {
+      const a = axis < 0 ? axis + 3 : axis;
+      const parts = tf.unstack(x, axis);
+      assert.equal(parts.length, shape[a]);
+      parts.forEach((p, k) => {
+        assert.deepEqual(p.shape, shape.filter((_, i) => i !== a));
+        const begin = shape.map((_, i) => (i === a ? k : 0)), size = shape.map((d, i) => (i === a ? 1 : d));
+        assert.deepEqual(Array.from(p.dataSync()), sliceByIndex(data, shape, begin, size), `${dtype} axis ${axis} part ${k}`);
+      });
+      tf.dispose(parts);
+    }
+    x.dispose();
+  }
+  const xs = [tf.tensor([1, 2, 3]), tf.tensor([4, 5, 6])];
+  const grads = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.stack([a, b], 1), tf.tensor([[1, 2], [3, 4], [5, 6]]))))(xs);
+  assert.deepEqual(grads.map((g) => g.arraySync()), [[1, 3, 5], [2, 4, 6]]);
+  tf.dispose([...xs, ...grads]);
+});
