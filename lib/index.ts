@@ -24,3 +24,4 @@ export * as train from './train';
 export * as plot from './plot';
 export * as experiments from './experiments';
 export * as models from './models';
+export * as ssl from './ssl';

@@ -497,6 +497,13 @@ export class Wav2Vec2Encoder extends Module {
 export interface HiddenStatesOptions {
   /** Stop after this many transformer layers (torchaudio's num_layers). Default: all. */
   numLayers?: number;
+  /**
+   * Frames to mask [batch, frames] (bool or 0/1), replaced after the feature projection by `maskEmbedding`
+   * [D] before the transformer (HuBERT's and wav2vec 2.0's pre-training). The projection's own output (index 0)
+   * is returned unmasked. Default: none.
+   */
+  mask?: tf.Tensor;
+  maskEmbedding?: tf.Tensor;
 }
 
 /**
@@ -566,7 +573,17 @@ export class Wav2Vec2Model extends Module {
     tf.tidy(() => {
       const projected = this.encoder.featureProjection.forward(this.extractFeatures(waveforms, ctx), ctx);
       out.push(tf.keep(projected));
-      let y = this.encoder.transformer.preprocess(projected, ctx);
+      let input = projected;
+      if (opts.mask) {
+        if (!opts.maskEmbedding) throw new Error('Wav2Vec2Model.hiddenStates: a mask needs a maskEmbedding');
+        const [B, T] = projected.shape;
+        if (opts.mask.shape[0] !== B || opts.mask.shape[1] !== T) {
+          throw new Error(`Wav2Vec2Model.hiddenStates: mask is [${opts.mask.shape}], the frames are [${B}, ${T}]`);
+        }
+        const m = tf.expandDims(tf.cast(opts.mask, 'float32'), 2);
+        input = tf.add(tf.mul(projected, tf.sub(1, m)), tf.mul(m, opts.maskEmbedding));
+      }
+      let y = this.encoder.transformer.preprocess(input, ctx);
       for (const layer of this.encoder.transformer.layers.items.slice(0, n)) {
         y = layer.forward(y, ctx);
         out.push(tf.keep(y));
