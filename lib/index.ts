@@ -2,7 +2,8 @@
  * slimspeech: make speech models small on TensorFlow.js.
  *
  * One namespace per concern (DESIGN.md): `nn` (Module system and layers), `audio`, `data`, `distill`,
- * `prune`, `slim`, `pit`, `metrics`, `train`, `plot`, `experiments`, `models` (shared architectures); plus `useBackend`, `saveModel` and
+ * `prune`, `slim`, `pit`, `metrics`, `train`, `plot`, `experiments`, `models` (shared architectures), `ssl` (self-supervised
+ * pre-training pieces); plus `useBackend`, `saveModel` and
  * `loadModel` at the top level, and `tf`, the TensorFlow.js instance slimspeech itself uses.
  */
 import * as tf from '@tensorflow/tfjs';
