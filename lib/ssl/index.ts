@@ -2,3 +2,5 @@
 // distillation recipes.
 export { deltas, hubertMfcc, kmeans, nearestCentroid, spanMask, HubertPretrainModel } from './hubert';
 export type { HubertPretrainArgs, KMeansResult } from './hubert';
+export { LayerProbe } from './probe';
+export type { LayerProbeArgs } from './probe';
