@@ -11,6 +11,11 @@ import { ModuleList } from '../nn/sequential';
 import { fanInUniform } from '../nn/init';
 import { mapWav2Vec2Key } from './wav2vec2_state_dict';
 
+/** The call context inside the encoder: the keys to ignore in attention ([batch, frames], 1 = padding). */
+interface EncoderCtx extends Ctx {
+  keyPaddingMask?: tf.Tensor;
+}
+
 /** Normalisation in the convolutional feature extractor (torchaudio's `extractor_mode`). */
 export type Wav2Vec2ExtractorMode = 'group_norm' | 'layer_norm';
 
@@ -372,8 +377,9 @@ export class Wav2Vec2Attention extends Module {
         const y = tf.add(tf.zeros([B, T, this.embedDim]), this.outProj.bias ?? 0);
         return this.hardConcreteForLayer ? tf.mul(y, this.hardConcreteForLayer.mask(ctx)) : y;
       } else {
+        const keyPaddingMask = (ctx as EncoderCtx).keyPaddingMask;
         merged = scaledDotProductAttention(this.qProj.forward(x, ctx), this.kProj.forward(x, ctx), this.vProj.forward(x, ctx), H, d,
-          this.dropoutP, ctx).merged;
+          this.dropoutP, ctx, keyPaddingMask ? { keyPaddingMask } : {}).merged;
         if (this.hardConcreteForHeads) {
           const m = this.hardConcreteForHeads.mask(ctx);
           merged = tf.mul(merged, tf.reshape(tf.tile(tf.reshape(m, [H, 1]), [1, d]), [H * d]));
@@ -504,6 +510,11 @@ export interface HiddenStatesOptions {
    */
   mask?: tf.Tensor;
   maskEmbedding?: tf.Tensor;
+  /**
+   * Valid samples of each waveform (torchaudio's `lengths`): frames past each one's valid length are zeroed
+   * after the feature projection and ignored as attention keys. Default: every sample valid.
+   */
+  lengths?: number[];
 }
 
 /**
@@ -571,7 +582,7 @@ export class Wav2Vec2Model extends Module {
     if (!(Number.isInteger(n) && n >= 0 && n <= L)) throw new Error(`Wav2Vec2Model.hiddenStates: numLayers must be in [0, ${L}], got ${n}`);
     const out: tf.Tensor[] = [];
     tf.tidy(() => {
-      const projected = this.encoder.featureProjection.forward(this.extractFeatures(waveforms, ctx), ctx);
+      const { projected, layerCtx } = this.project(waveforms, ctx, opts.lengths);
       out.push(tf.keep(projected));
       let input = projected;
       if (opts.mask) {
@@ -585,7 +596,7 @@ export class Wav2Vec2Model extends Module {
       }
       let y = this.encoder.transformer.preprocess(input, ctx);
       for (const layer of this.encoder.transformer.layers.items.slice(0, n)) {
-        y = layer.forward(y, ctx);
+        y = layer.forward(y, layerCtx);
         out.push(tf.keep(y));
       }
     });
@@ -600,9 +611,32 @@ export class Wav2Vec2Model extends Module {
     return stacked;
   }
 
-  /** torchaudio's Wav2Vec2Model.forward: the encoder's output [batch, frames, D]. */
-  encode(waveforms: tf.Tensor, ctx: Ctx): tf.Tensor {
-    return tf.tidy(() => this.encoder.forward(this.extractFeatures(waveforms, ctx), ctx));
+  /**
+   * The feature projection's output, with the frames past each waveform's valid length zeroed, and the context
+   * whose key padding mask the attention layers read (torchaudio's Encoder._preprocess).
+   */
+  private project(waveforms: tf.Tensor, ctx: Ctx, lengths?: number[]): { projected: tf.Tensor; layerCtx: EncoderCtx } {
+    let projected = this.encoder.featureProjection.forward(this.extractFeatures(waveforms, ctx), ctx);
+    if (!lengths) return { projected, layerCtx: ctx };
+    const [B, T] = projected.shape;
+    if (lengths.length !== B) throw new Error(`Wav2Vec2Model: ${lengths.length} lengths for a batch of ${B}`);
+    const valid = lengths.map((n) => this.outputFrames(n));
+    const pad = tf.tensor2d(valid.flatMap((v) => Array.from({ length: T }, (_, t) => (t >= v ? 1 : 0))), [B, T]);
+    projected = tf.mul(projected, tf.expandDims(tf.sub(1, pad), 2));
+    return { projected, layerCtx: { ...ctx, keyPaddingMask: pad } };
+  }
+
+  /** Frames of each waveform's valid samples (torchaudio's output lengths). */
+  outputLengths(lengths: number[]): number[] {
+    return lengths.map((n) => this.outputFrames(n));
+  }
+
+  /** torchaudio's Wav2Vec2Model.forward: the encoder's output [batch, frames, D] (with `lengths`: padding masked). */
+  encode(waveforms: tf.Tensor, ctx: Ctx, opts: { lengths?: number[] } = {}): tf.Tensor {
+    return tf.tidy(() => {
+      const { projected, layerCtx } = this.project(waveforms, ctx, opts.lengths);
+      return this.encoder.transformer.forward(projected, layerCtx);
+    });
   }
 
   /**

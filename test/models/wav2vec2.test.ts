@@ -210,3 +210,28 @@ test('saveDphubert and loadDphubert: DPHuBERT\'s config and key names, the same 
   tf.dispose([x, ...a, ...b]);
   [m, back, gated].forEach((v) => v.dispose());
 });
+
+test('with lengths (a padded batch), hidden states, output and output lengths equal torchaudio\'s within 1e-4', () => {
+  for (const c of CASES) {
+    const f = JSON.parse(fs.readFileSync(path.join(DIR, `${c}.json`), 'utf8'));
+    const dict = loadSafetensors(path.join(DIR, `${c}.torchaudio.safetensors`));
+    const model = Wav2Vec2Model.fromStateDict(dict, args(f.config));
+    tf.dispose([...dict.values()]);
+    const before = tf.memory().numTensors;
+    const x = tf.tensor2d(f.input, f.inputShape);
+    const ctx = { training: false };
+    assert.deepEqual(model.outputLengths(f.lengths), f.outputLengths);
+    const hidden = model.hiddenStates(x, ctx, { lengths: f.lengths });
+    // torchaudio's extract_features gives the layers; index 0 here is the (zeroed) projection.
+    f.hiddenWithLengths.forEach((h: { shape: number[]; data: number[] }, i: number) =>
+      assert.ok(maxDiff(hidden[i + 1], h) < 1e-4, `${c}: layer ${i + 1} with lengths`));
+    const out = model.encode(x, ctx, { lengths: f.lengths });
+    assert.ok(maxDiff(out, f.outputWithLengths) < 1e-4, `${c}: output with lengths`);
+    const plain = model.encode(x, ctx);
+    assert.ok(tf.tidy(() => tf.max(tf.abs(tf.sub(plain, out))).dataSync()[0]) > 1e-3, 'the padding mask changes the padded example');
+    assert.throws(() => model.hiddenStates(x, ctx, { lengths: [10] }), /1 lengths for a batch of 2/);
+    tf.dispose([x, out, plain, ...hidden]);
+    assert.equal(tf.memory().numTensors, before);
+    model.dispose();
+  }
+});

@@ -15,7 +15,8 @@ It writes, under test/reference/fixtures/wav2vec2/:
     the keys a loader must skip: masked_spec_embed);
   - <case>.json: the config (torchaudio's arguments), a fixed random input [2, 3200] and torchaudio's
     outputs on it in eval mode: the feature projection's output (the hidden state DPHuBERT calls layer 0),
-    every transformer layer's output (Wav2Vec2Model.extract_features) and the model's forward output.
+    every transformer layer's output (Wav2Vec2Model.extract_features) and the model's forward output; and
+    the same with lengths [3200, 2500] (padded frames zeroed after the projection, masked as attention keys).
 The safetensors files are written here by hand (an 8-byte little-endian header length, a JSON header of
 dtype, shape and byte offsets, then the raw little-endian data), as the format specifies.
 """
@@ -97,11 +98,14 @@ def main():
                     p.add_(0.05 * torch.randn_like(p))
         model.eval()
         x = 0.3 * torch.randn(2, 3200)
+        lengths = torch.tensor([3200, 2500])
         with torch.no_grad():
             features, _ = model.feature_extractor(x, None)
             projected = model.encoder.feature_projection(features)
             layers, _ = model.extract_features(x)
             out, _ = model(x)
+            layers_len, out_lengths = model.extract_features(x, lengths)
+            out_len, _ = model(x, lengths)
         state = model.state_dict()
         write_safetensors(os.path.join(OUT, f'{case}.torchaudio.safetensors'), state, {'format': 'pt'})
         hf = {('hubert.' + hf_name(k)): v for k, v in state.items()}
@@ -115,6 +119,10 @@ def main():
             'hidden': [{'shape': list(projected.shape), 'data': r(projected)}] +
                       [{'shape': list(h.shape), 'data': r(h)} for h in layers],
             'output': {'shape': list(out.shape), 'data': r(out)},
+            # With valid lengths (the second input padded after 2500 samples): padding masks in attention.
+            'lengths': lengths.tolist(), 'outputLengths': out_lengths.tolist(),
+            'hiddenWithLengths': [{'shape': list(h.shape), 'data': r(h)} for h in layers_len],
+            'outputWithLengths': {'shape': list(out_len.shape), 'data': r(out_len)},
             'keys': list(state.keys()),
         }
         with open(os.path.join(OUT, f'{case}.json'), 'w') as f:
