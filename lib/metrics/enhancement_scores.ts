@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { readSignals, SignalBatch } from './inputs';
+import { finiteMeans, readSignals, SignalBatch } from './inputs';
 import { pesqOrNaN, PesqMode } from './pesq';
 import { siSnr } from './si_snr';
 import { stoi } from './stoi';
@@ -53,14 +53,7 @@ function scoreOne(e: Float64Array, r: Float64Array, n: Float64Array | undefined,
   };
 }
 
-function meanOf(rows: EnhancementRow[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const m of METRICS) {
-    const v = rows.map((r) => r[m]).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
-    if (v.length) out[m] = v.reduce((a, b) => a + b, 0) / v.length;
-  }
-  return out;
-}
+const meanOf = (rows: EnhancementRow[]) => finiteMeans(rows, METRICS);
 
 /**
  * The scores enhancement and separation papers report, per item and averaged: SI-SNR and, given the noisy

@@ -47,3 +47,13 @@ export function readSignals(x: SignalBatch, what: string, fn: string): Float64Ar
   }
   return x.map((s, i) => readVector(s, `${what}[${i}]`, fn));
 }
+
+/** The mean of each named metric over the rows, skipping values that are missing or not finite (metrics absent everywhere are left out). */
+export function finiteMeans<R extends Record<string, unknown>>(rows: readonly R[], metrics: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of metrics) {
+    const v = rows.map((r) => r[m]).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+    if (v.length) out[m] = v.reduce((a, b) => a + b, 0) / v.length;
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 import { linearSumAssignment } from '../pit/hungarian';
 import { bssSdr } from './bss_sdr';
-import { readSignals, SignalBatch } from './inputs';
+import { finiteMeans, readSignals, SignalBatch } from './inputs';
 import { pesqOrNaN, PesqMode } from './pesq';
 import { stoi } from './stoi';
 
@@ -48,14 +48,7 @@ export interface SeparationScores {
 
 const METRICS = ['siSnr', 'siSnri', 'sdr', 'sdri', 'stoi', 'pesqNb', 'pesqWb'] as const;
 
-function meanOf(rows: SeparationRow[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const m of METRICS) {
-    const v = rows.map((r) => r[m]).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
-    if (v.length) out[m] = v.reduce((a, b) => a + b, 0) / v.length;
-  }
-  return out;
-}
+const meanOf = (rows: SeparationRow[]) => finiteMeans(rows, METRICS);
 
 /** metrics.siSnr's formula (zero-mean, eps 1e-8) in float64 on plain arrays: no tensors for whole test mixtures. */
 function siSnr64(est: Float64Array, ref: Float64Array, eps = 1e-8): number {
