@@ -178,8 +178,13 @@ export class HubertPretrainModel extends Module {
     });
   }
 
-  /** Masked-prediction loss and accuracy over the masked frames: labels [batch, frames] int32, mask [batch, frames] 0/1. */
-  maskedPrediction(x: tf.Tensor, labels: tf.Tensor, mask: tf.Tensor, ctx: Ctx): { loss: tf.Scalar; accuracy: tf.Scalar } {
+  /**
+   * Masked-prediction loss and accuracy over the masked frames: labels [batch, frames] int32, mask [batch, frames]
+   * 0/1. With `unmaskedWeight` w > 0 (HuBERT's pred_nomask_weight; 0 in its Base and Large recipes) the loss adds w
+   * times the cross-entropy of the unmasked frames' labels (HuBERT's alpha study); the accuracy stays the masked one.
+   */
+  maskedPrediction(x: tf.Tensor, labels: tf.Tensor, mask: tf.Tensor, ctx: Ctx, opts: { unmaskedWeight?: number } = {}):
+  { loss: tf.Scalar; accuracy: tf.Scalar } {
     return tf.tidy(() => {
       const logits = this.logits(x, mask, ctx);
       const K = logits.shape[2];
@@ -187,7 +192,12 @@ export class HubertPretrainModel extends Module {
       const picked = tf.sum(tf.mul(logp, tf.oneHot(tf.cast(labels, 'int32'), K)), -1);
       const m = tf.cast(mask, 'float32');
       const n = tf.maximum(tf.sum(m), 1);
-      const loss = tf.neg(tf.div(tf.sum(tf.mul(picked, m)), n)) as tf.Scalar;
+      let loss = tf.neg(tf.div(tf.sum(tf.mul(picked, m)), n)) as tf.Scalar;
+      const w = opts.unmaskedWeight ?? 0;
+      if (w > 0) {
+        const u = tf.sub(1, m);
+        loss = tf.sub(loss, tf.mul(w, tf.div(tf.sum(tf.mul(picked, u)), tf.maximum(tf.sum(u), 1)))) as tf.Scalar;
+      }
       const hit = tf.cast(tf.equal(tf.argMax(logits, -1), tf.cast(labels, 'int32')), 'float32');
       const accuracy = tf.div(tf.sum(tf.mul(hit, m)), n) as tf.Scalar;
       return { loss, accuracy };

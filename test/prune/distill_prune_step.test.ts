@@ -68,8 +68,29 @@ test('distill + prune with train.fit: sparsity follows the target, multipliers a
 test('distillPruneStep refuses mismatched layers and heads, and layers the models do not have', () => {
   const m = new Wav2Vec2Model(ARGS);
   const head = new LinearProjection({ inFeatures: 16, outFeatures: 16 });
-  assert.throws(() => distillPruneStep(m, m, { layers: [0, 1], heads: [head] }), /2 layers and 1 heads/);
+  assert.throws(() => distillPruneStep(m, m, { layers: [0, 1], heads: [head] }), /2 layers, 2 student layers and 1 heads/);
   assert.throws(() => distillPruneStep(m, m, { layers: [3], heads: [head] }), /layer 3 does not exist in the student \(2 layers\)/);
+  assert.throws(() => distillPruneStep(m, m, { layers: [0], studentLayers: [3], heads: [head] }), /layer 3 does not exist in the student/);
   m.dispose();
   head.dispose();
+});
+
+test('distillPruneStep with studentLayers: a shallower student\'s layers [0, 1] learn the teacher\'s [0, 2]; the multipliers are logged', () => {
+  const teacher = new Wav2Vec2Model(ARGS);
+  const student = new Wav2Vec2Model({ ...ARGS, encoderNumLayers: 1 });
+  const heads = [0, 1].map(() => new LinearProjection({ inFeatures: 16, outFeatures: 16 }));
+  const controller = new LagrangianController({ targetSparsity: 0.3 });
+  controller.lambda1.assign(tf.scalar(-0.25));
+  const x = tf.randomNormal([2, 1600], 0, 0.3, 'float32', 4);
+  const step = distillPruneStep(student, teacher, { layers: [0, 2], studentLayers: [0, 1], heads, controller, referenceParams: 1e6 });
+  const out = step({ x }, { training: false }, { epoch: 1, step: 0, batchIndex: 0 }) as { loss: tf.Scalar; terms: Record<string, tf.Scalar> };
+  const th = teacher.hiddenStates(x, { training: false }), sh = student.hiddenStates(x, { training: false });
+  const t = tf.stack([th[0], th[2]], 1), p = tf.stack([sh[0], sh[1]], 1);
+  const l1 = tf.mean(tf.abs(tf.sub(p, t))).dataSync()[0];
+  const cos = tf.neg(tf.mean(tf.div(tf.sum(tf.mul(p, t), -1), tf.mul(tf.norm(p, 'euclidean', -1), tf.norm(t, 'euclidean', -1))))).dataSync()[0];
+  assert.ok(Math.abs(out.terms.distill.dataSync()[0] - (l1 + cos)) < 1e-4, `${out.terms.distill.dataSync()[0]} against ${l1 + cos}`);
+  assert.equal(out.terms.lambda1.dataSync()[0], -0.25);
+  assert.equal(out.terms.lambda2.dataSync()[0], 0);
+  tf.dispose([x, t, p, ...th, ...sh, out.loss, ...Object.values(out.terms)]);
+  [teacher, student, controller, ...heads].forEach((m) => m.dispose());
 });

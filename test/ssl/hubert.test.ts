@@ -118,3 +118,29 @@ test('masked prediction learns k-means labels of MFCCs on a tiny model: held-out
     held.loss, held.accuracy]);
   model.dispose();
 });
+
+test('maskedPrediction with unmaskedWeight: the masked frames\' cross-entropy plus w times the unmasked frames\', by hand', () => {
+  const model = new HubertPretrainModel({ numClasses: 5, finalDim: 8, encoder: { extractorConvLayerConfig: [[8, 10, 5], [8, 3, 2]],
+    encoderEmbedDim: 16, encoderNumLayers: 1, encoderNumHeads: 2, encoderFfIntermFeatures: 32, encoderPosConvKernel: 4, encoderPosConvGroups: 2 } });
+  const x = tf.randomNormal([2, 400], 0, 0.3, 'float32', 3);
+  const logits0 = model.logits(x, undefined, { training: false });
+  const T = logits0.shape[1];
+  logits0.dispose();
+  const mask = tf.tensor2d(Array.from({ length: 2 * T }, (_, i) => (i % 3 === 0 ? 1 : 0)), [2, T]);
+  const labels = tf.tensor2d(Array.from({ length: 2 * T }, (_, i) => i % 5), [2, T], 'int32');
+  const logp = tf.logSoftmax(model.logits(x, mask, { training: false })).arraySync() as number[][][];
+  const m = mask.arraySync() as number[][], y = labels.arraySync() as number[][];
+  let ceM = 0, nM = 0, ceU = 0, nU = 0;
+  for (let b = 0; b < 2; b++) {
+    for (let t = 0; t < T; t++) {
+      if (m[b][t]) { ceM -= logp[b][t][y[b][t]]; nM++; } else { ceU -= logp[b][t][y[b][t]]; nU++; }
+    }
+  }
+  const plain = model.maskedPrediction(x, labels, mask, { training: false });
+  const mixed = model.maskedPrediction(x, labels, mask, { training: false }, { unmaskedWeight: 0.5 });
+  assert.ok(Math.abs(plain.loss.dataSync()[0] - ceM / nM) < 1e-5, 'weight 0: masked frames only (HuBERT\'s recipes)');
+  assert.ok(Math.abs(mixed.loss.dataSync()[0] - (ceM / nM + 0.5 * ceU / nU)) < 1e-5);
+  assert.equal(mixed.accuracy.dataSync()[0], plain.accuracy.dataSync()[0], 'the accuracy stays the masked frames\'');
+  tf.dispose([x, mask, labels, plain.loss, plain.accuracy, mixed.loss, mixed.accuracy]);
+  model.dispose();
+});
