@@ -105,3 +105,26 @@ export async function assertNoLeak(fn: () => unknown | Promise<unknown>, label =
   const after = tf.memory().numTensors;
   assert.equal(after, before, `${label} leaked ${after - before} tensor(s)`);
 }
+
+/**
+ * Runs `node args...` and kills it with SIGKILL as soon as `ready()` holds (polled every `everyMs`), then waits for
+ * it to exit. Resolves to whether it was killed (false: `ready()` never held while it ran, within `timeoutMs`).
+ */
+export async function spawnAndKillWhen(args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }, ready: () => boolean,
+  everyMs = 5, timeoutMs = 150_000): Promise<boolean> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, args, { cwd: opts.cwd, env: opts.env, stdio: 'ignore' });
+  let running = true;
+  const exited = new Promise<void>((resolve) => child.on('exit', () => { running = false; resolve(); }));
+  let killed = false;
+  for (let waited = 0; waited < timeoutMs && !killed && running; waited += everyMs) {
+    await new Promise((r) => setTimeout(r, everyMs));
+    if (ready()) {
+      child.kill('SIGKILL');
+      killed = true;
+    }
+  }
+  if (!killed && running) child.kill('SIGKILL');
+  await exited;
+  return killed;
+}

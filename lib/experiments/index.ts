@@ -14,3 +14,4 @@ export { RECIPES, getRecipe } from './recipes';
 export * as slimmableKws from './slimmable_kws';
 export * as distilDccrn from './distil_dccrn';
 export * as dsdLo from './dsd_lo';
+export * as dphubert from './dphubert';

@@ -4,12 +4,12 @@
 // memory and ends with the same numbers; the training step's loss is what its doc says; nothing leaks.
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { ROOT, setupBackend } from '../helpers';
+import { ROOT, setupBackend, spawnAndKillWhen } from '../helpers';
 import { readWav, writeWav } from '../../lib/audio/wav';
 import { loadModel } from '../../lib/nn/serialize';
 import { AssignmentMemory } from '../../lib/pit/assignment_memory';
@@ -101,20 +101,11 @@ test('kill -9 during a DSD training, then the same command: it resumes with the 
     assert.equal(w.status, 0, w.stderr);
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-dsdlo-kill-'));
     const ckptDir = path.join(out, 'checkpoints');
-    const child = spawn(process.execPath, [CLI, 'run', 'dsd-lo', '--preset', 'quick', '--out', out, ...sets.flatMap((s) => ['--set', s])],
-      { cwd: ROOT, env: ENV, stdio: 'ignore' });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    let killed = false;
-    for (let i = 0; i < 30000 && !killed; i++) {
-      await new Promise((r) => setTimeout(r, 5));
-      const ck = fs.existsSync(ckptDir) ? fs.readdirSync(ckptDir).map((d) => path.join(ckptDir, d, 'checkpoint.ckpt')).find((f) => fs.existsSync(f)) : undefined;
-      if (ck && !fs.existsSync(path.join(out, 'results.json'))) {
-        child.kill('SIGKILL');
-        killed = true;
-      }
-    }
+    const checkpointed = () => fs.existsSync(ckptDir) &&
+      fs.readdirSync(ckptDir).some((d) => fs.existsSync(path.join(ckptDir, d, 'checkpoint.ckpt')));
+    const killed = await spawnAndKillWhen([CLI, 'run', 'dsd-lo', '--preset', 'quick', '--out', out, ...sets.flatMap((s) => ['--set', s])],
+      { cwd: ROOT, env: ENV }, () => checkpointed() && !fs.existsSync(path.join(out, 'results.json')));
     assert.ok(killed, 'the training never wrote a checkpoint');
-    await exited;
     assert.ok(!fs.existsSync(path.join(out, 'results.json')), 'killed before the end');
     const logBefore = fs.readFileSync(path.join(out, 'run.log'), 'utf8').length;
     const again = cliRun(out, sets);

@@ -170,6 +170,21 @@ for (const nb of notebooks) {
           assert.ok(printed.includes(`verdict: ${c.verdict.toUpperCase()} (${c.reason})`), `${nb}: prints the verdict of ${c.id} as computed`);
         }
       }
+      if (nb.startsWith('04_')) {
+        const e = /expected parameters by hand ([\d.]+), library ([\d.]+), relative difference ([\d.e+-]+)/.exec(printed);
+        assert.ok(e && Number(e[3]) < 1e-5, `${nb}: expected parameters by hand equal the library (${e?.[0]})`);
+        const l = /Lagrangian at s = [\d.-]+: by hand ([\d.-]+), library ([\d.-]+), difference ([\d.e+-]+)/.exec(printed);
+        assert.ok(l && Number(l[3]) < 1e-6, `${nb}: the Lagrangian by hand equals the library (${l?.[0]})`);
+        const m = /materialised; largest output difference ([\d.e+-]+)/.exec(printed);
+        assert.ok(m && Number(m[1]) <= 1e-5, `${nb}: materialize is exact (${m?.[0]})`);
+        const r = /reload difference (\S+), DPHuBERT-format difference ([\d.e+-]+)/.exec(printed);
+        assert.ok(r && Number(r[1]) === 0 && Number(r[2]) < 1e-5, `${nb}: the saved model reloads with the same outputs (${r?.[0]})`);
+        const results = JSON.parse(fs.readFileSync(path.join(ROOT, 'out', 'notebooks', `04_dphubert-${PRESET}`, 'results.json'), 'utf8'));
+        checkVerdicts(results.claims);
+        for (const c of results.claims as ClaimResult[]) {
+          assert.ok(printed.includes(`verdict: ${c.verdict.toUpperCase()} (${c.reason})`), `${nb}: prints the verdict of ${c.id} as computed`);
+        }
+      }
       if (nb.startsWith('01_')) {
         assert.match(printed, /by hand \[2,3\], library \[2,3\], largest difference 0\b/);
         assert.match(printed, /loss by hand ([\d.]+), library \1, difference (0|\d(\.\d+)?e-\d+)\b/);
