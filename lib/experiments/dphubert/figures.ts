@@ -40,15 +40,18 @@ export async function distillLossFigure(r: DphubertResults): Promise<Figure> {
     xTitle: 'optimizer step', yTitle: 'loss', smoothing: 0.6 });
 }
 
-/** What each target kept: attention heads and FFN units per layer (heatmaps), conv channels per layer (bars). */
-export async function structureFigures(r: DphubertResults): Promise<{ heatmap: Figure; conv: Figure }> {
+/**
+ * What each target kept: attention heads and FFN units per layer (two heatmaps, each on its own colour scale),
+ * conv channels per layer (bars).
+ */
+export async function structureFigures(r: DphubertResults): Promise<{ heads: Figure; ffn: Figure; conv: Figure }> {
   const targets = Object.keys(r.pruning);
   const layers = r.pruning[targets[0]]?.kept?.heads.length ?? 0;
-  const heads = targets.map((t) => r.pruning[t].kept!.heads);
-  const ffn = targets.map((t) => r.pruning[t].kept!.ffnUnits);
-  const hm = await heatmap({ 'attention heads kept': heads, 'FFN units kept': ffn }, {
-    title: 'What pruning kept, per transformer layer', xTitle: 'layer', yTitle: 'target sparsity',
-    xLabels: Array.from({ length: layers }, (_, i) => `layer ${i + 1}`), yLabels: targets.map((t) => `${t}`), annotate: true, valueFormat: 'd' });
+  const grid = (k: 'heads' | 'ffnUnits', title: string) => heatmap(targets.map((t) => r.pruning[t].kept![k]), {
+    title, xTitle: 'layer', yTitle: 'target sparsity', xLabels: Array.from({ length: layers }, (_, i) => `layer ${i + 1}`),
+    yLabels: targets.map((t) => `${t}`), annotate: true, valueFormat: 'd' });
+  const heads = await grid('heads', 'Attention heads kept per transformer layer');
+  const ffn = await grid('ffnUnits', 'FFN units kept per transformer layer');
   const convLayers = r.pruning[targets[0]]?.kept?.convChannels.length ?? 0;
   const teacherConv = (r.config.teacher.path ? null : r.config.teacher.args.extractorConvLayerConfig)?.map((c) => c[0]);
   const series: Record<string, number[]> = {};
@@ -56,7 +59,7 @@ export async function structureFigures(r: DphubertResults): Promise<{ heatmap: F
   for (const t of targets) series[`target ${t}`] = r.pruning[t].kept!.convChannels;
   const conv = await perWidthBars(Array.from({ length: convLayers }, (_, i) => `conv ${i + 1}`), series, {
     title: 'Feature-extractor channels kept per convolution', xTitle: 'convolution', yTitle: 'channels', valueFormat: 'd' });
-  return { heatmap: hm, conv };
+  return { heads, ffn, conv };
 }
 
 /** Parameters against probe accuracy, per task: the teacher, the sweep's students and the distillation-only student. */
@@ -93,7 +96,7 @@ export async function dphubertFigures(r: DphubertResults): Promise<Record<string
   const s = await structureFigures(r);
   const out: Record<string, Figure[]> = {
     sparsity: await sparsityFigures(r), lagrangian: [await lagrangianFigure(r)], 'distill-loss': [await distillLossFigure(r)],
-    structure: [s.heatmap, s.conv], sweep: await sweepFigures(r), 'layer-weights': await layerWeightFigures(r),
+    structure: [s.heads, s.ffn, s.conv], sweep: await sweepFigures(r), 'layer-weights': await layerWeightFigures(r),
   };
   const pre = r.teacher.pretrain;
   if (pre?.length) {
