@@ -128,3 +128,23 @@ export async function spawnAndKillWhen(args: string[], opts: { cwd: string; env:
   await exited;
   return killed;
 }
+
+/**
+ * The resume check of the recipes' CLI tests: runs `node args...` (a `slimspeech run ... --out out`), kills it with
+ * SIGKILL once `ready()` holds and before `out/results.json` exists, reruns the same command to the end and checks
+ * that the log says where training resumed. Resolves to the log lines the rerun wrote.
+ */
+export async function killThenResume(args: string[], out: string, opts: { cwd: string; env: NodeJS.ProcessEnv }, ready: () => boolean,
+  what = 'the training'): Promise<string> {
+  const { spawnSync } = await import('node:child_process');
+  const results = path.join(out, 'results.json');
+  const killed = await spawnAndKillWhen(args, opts, () => ready() && !fs.existsSync(results));
+  assert.ok(killed, `${what} never wrote a checkpoint`);
+  assert.ok(!fs.existsSync(results), 'killed before the end');
+  const logBefore = fs.readFileSync(path.join(out, 'run.log'), 'utf8').length;
+  const again = spawnSync(process.execPath, args, { cwd: opts.cwd, env: opts.env, encoding: 'utf8' });
+  assert.equal(again.status, 0, again.stderr);
+  const log = fs.readFileSync(path.join(out, 'run.log'), 'utf8').slice(logBefore);
+  assert.match(log, /resumed from .*checkpoint\.ckpt at epoch \d+, batch \d+, after \d+ optimizer step/);
+  return log;
+}

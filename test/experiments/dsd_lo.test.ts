@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { ROOT, setupBackend, spawnAndKillWhen } from '../helpers';
+import { killThenResume, ROOT, setupBackend } from '../helpers';
 import { readWav, writeWav } from '../../lib/audio/wav';
 import { loadModel } from '../../lib/nn/serialize';
 import { AssignmentMemory } from '../../lib/pit/assignment_memory';
@@ -103,15 +103,8 @@ test('kill -9 during a DSD training, then the same command: it resumes with the 
     const ckptDir = path.join(out, 'checkpoints');
     const checkpointed = () => fs.existsSync(ckptDir) &&
       fs.readdirSync(ckptDir).some((d) => fs.existsSync(path.join(ckptDir, d, 'checkpoint.ckpt')));
-    const killed = await spawnAndKillWhen([CLI, 'run', 'dsd-lo', '--preset', 'quick', '--out', out, ...sets.flatMap((s) => ['--set', s])],
-      { cwd: ROOT, env: ENV }, () => checkpointed() && !fs.existsSync(path.join(out, 'results.json')));
-    assert.ok(killed, 'the training never wrote a checkpoint');
-    assert.ok(!fs.existsSync(path.join(out, 'results.json')), 'killed before the end');
-    const logBefore = fs.readFileSync(path.join(out, 'run.log'), 'utf8').length;
-    const again = cliRun(out, sets);
-    assert.equal(again.status, 0, again.stderr);
-    const log = fs.readFileSync(path.join(out, 'run.log'), 'utf8').slice(logBefore);
-    assert.match(log, /resumed from .*checkpoint\.ckpt at epoch \d+, batch \d+, after \d+ optimizer step/);
+    await killThenResume([CLI, 'run', 'dsd-lo', '--preset', 'quick', '--out', out, ...sets.flatMap((s) => ['--set', s])], out,
+      { cwd: ROOT, env: ENV }, checkpointed);
     const a = JSON.parse(fs.readFileSync(path.join(whole, 'results.json'), 'utf8')) as DsdLoResults;
     const b = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')) as DsdLoResults;
     const noTime = (r: DsdLoResults) => r.rows.map((x) => ({ ...x, rtf: 0 }));

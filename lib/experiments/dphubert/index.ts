@@ -6,6 +6,7 @@
  * the sweep and the distillation-only baseline of the main target's size train with the same budget, and frozen
  * probes (keyword spotting, speaker identification) compare them with the kit's intervals.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { saveDphubert } from '../../models/wav2vec2_dphubert';
 import type { Recipe, StepDef } from '../recipe';
@@ -17,7 +18,6 @@ import { dphubertResultsOf, reportDphubert } from './report';
 import { disposeDphubertState, DphubertState, initialDphubertState, ProbeResult } from './state';
 import { loadTeacher, prepareTeacher, saveTeacher } from './teacher';
 import { loadStudent, pruneStudent, saveStudent, targetKey, trainBaseline } from './train';
-import * as fs from 'fs';
 
 export * from './config';
 export * from './data';
