@@ -9,3 +9,4 @@ export * from './wav2vec2';
 export { loadSafetensors, saveSafetensors, readSafetensorsHeader } from './safetensors';
 export type { SafetensorsEntry, SafetensorsHeader } from './safetensors';
 export * from './wav2vec2_dphubert';
+export * from './ecapa_tdnn';
