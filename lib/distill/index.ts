@@ -18,3 +18,5 @@ export { noGrad, teacherStudentStep } from './teacher_student_step';
 export type { DistillTerm, DistillTermFn, TeacherStudentOutputs, TeacherStudentStepOptions } from './teacher_student_step';
 export { atKl, channelKl } from './at_kl';
 export type { AtKlAxis, AtKlOptions, ChannelKlOptions } from './at_kl';
+export { Adapter } from './adapter';
+export type { AdapterArgs, AdapterOptions, AdapterSelection } from './adapter';

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { Adapter, AdapterOptions } from '../distill/adapter';
 import { Ctx, Module, registerModule } from '../nn/module';
 import { Conv1d } from '../nn/conv';
 import { Linear } from '../nn/linear';
@@ -70,6 +71,12 @@ export interface Wav2Vec2ModelArgs {
   extractorDummyWeight?: boolean;
   /** HardConcrete gates for structured pruning (DPHuBERT); see {@link Wav2Vec2PruneArgs}. Default: none. */
   prune?: Wav2Vec2PruneArgs;
+  /**
+   * An adapter (distill.Adapter) in every encoder layer, in parallel with its feed-forward block, as OS-KDFT's
+   * students: post-norm layers h = LN(h + attn); h + FFN(h) + adapter(h); final LN; pre-norm layers
+   * h + FFN(LN(h)) + adapter(h). `Ctx.adapters` selects the items they act on. Default null (none).
+   */
+  adapters?: AdapterOptions | null;
 }
 
 /**
@@ -146,6 +153,7 @@ export function wav2vec2Defaults(args: Wav2Vec2ModelArgs = {}): Required<Wav2Vec
     encoderUseFeedForward: perLayer(args.encoderUseFeedForward, true, 'encoderUseFeedForward'),
     normalizeWaveform: args.normalizeWaveform ?? false, extractorDummyWeight: args.extractorDummyWeight ?? false,
     prune: { convChannels: false, attentionHeads: false, attentionLayers: false, ffnUnits: false, ffnLayers: false, ...args.prune },
+    adapters: args.adapters ?? null,
   };
 }
 
@@ -408,9 +416,10 @@ export class Wav2Vec2EncoderLayer extends Module {
   readonly layerNorm: LayerNorm;
   readonly feedForward?: Wav2Vec2FeedForward;
   readonly finalLayerNorm: LayerNorm;
+  readonly adapter?: Adapter;
   constructor(readonly embedDim: number, heads: number, headDim: number, ffUnits: number, useAttention: boolean, useFeedForward: boolean,
     readonly dropoutP: number, attentionDropout: number, ffDropout: number, readonly layerNormFirst: boolean,
-    prune: Partial<Wav2Vec2PruneArgs> = {}) {
+    prune: Partial<Wav2Vec2PruneArgs> = {}, adapter: AdapterOptions | null = null) {
     super();
     if (useAttention) {
       this.attention = this.addModule('attention', new Wav2Vec2Attention(embedDim, heads, headDim, attentionDropout,
@@ -422,6 +431,7 @@ export class Wav2Vec2EncoderLayer extends Module {
         { units: prune.ffnUnits, layer: prune.ffnLayers }));
     }
     this.finalLayerNorm = this.addModule('finalLayerNorm', new LayerNorm({ normalizedShape: embedDim }));
+    if (adapter) this.adapter = this.addModule('adapter', new Adapter({ features: embedDim, ...adapter }));
   }
   forward(x: tf.Tensor, ctx: Ctx): tf.Tensor {
     return tf.tidy(() => {
@@ -430,12 +440,13 @@ export class Wav2Vec2EncoderLayer extends Module {
         const a = this.attention.forward(this.layerNormFirst ? this.layerNorm.forward(h, ctx) : h, ctx);
         h = tf.add(h, dropout(a, this.dropoutP, ctx));
       }
-      if (this.layerNormFirst) {
-        return this.feedForward ? tf.add(h, this.feedForward.forward(this.finalLayerNorm.forward(h, ctx), ctx)) : h;
-      }
-      h = this.layerNorm.forward(h, ctx);
-      if (this.feedForward) h = tf.add(h, this.feedForward.forward(h, ctx));
-      return this.finalLayerNorm.forward(h, ctx);
+      if (!this.layerNormFirst) h = this.layerNorm.forward(h, ctx);
+      // The feed-forward block and, in parallel, the adapter read the same residual stream h.
+      let out = h;
+      if (this.feedForward) out = tf.add(out, this.feedForward.forward(this.layerNormFirst ? this.finalLayerNorm.forward(h, ctx) : h, ctx));
+      const branch = this.adapter?.branch(h, ctx);
+      if (branch) out = tf.add(out, branch);
+      return this.layerNormFirst ? out : this.finalLayerNorm.forward(out, ctx);
     });
   }
   getConfig(): Record<string, unknown> {
@@ -455,7 +466,7 @@ export class Wav2Vec2Transformer extends Module {
     this.layerNorm = this.addModule('layerNorm', new LayerNorm({ normalizedShape: D }));
     this.layers = this.addModule('layers', new ModuleList(a.encoderNumHeads.map((h, i) => new Wav2Vec2EncoderLayer(D, h, a.encoderHeadDim,
       a.encoderFfIntermFeatures[i], a.encoderUseAttention[i], a.encoderUseFeedForward[i] && a.encoderFfIntermFeatures[i] > 0,
-      a.encoderDropout, a.encoderAttentionDropout, a.encoderFfIntermDropout, a.encoderLayerNormFirst, a.prune))));
+      a.encoderDropout, a.encoderAttentionDropout, a.encoderFfIntermDropout, a.encoderLayerNormFirst, a.prune, a.adapters))));
   }
   /** x + posConv(x), layer-normed first for post-norm models, dropout. */
   preprocess(x: tf.Tensor, ctx: Ctx): tf.Tensor {

@@ -25,6 +25,12 @@ export interface Ctx {
   sampleGates?: boolean;
   /** When present, modules add their multiply-accumulates for this call here (see metrics.countMacs). */
   macs?: { total: number };
+  /**
+   * Which items of the batch adapters (distill.Adapter) act on: every item ('on'), none ('off'), or the items from
+   * index `from` on ({from}: OS-KDFT's one-step batch, a distillation half without adapters and a fine-tuning half
+   * with them). Models without adapters ignore it. Default 'on'.
+   */
+  adapters?: 'on' | 'off' | { from: number };
 }
 
 /** A module's serialisable description: its registered type name and constructor arguments. */
