@@ -14,6 +14,12 @@ export interface ParamGroup {
   weightDecay?: number;
   /** A name for logs and checkpoints. Default 'group<i>'. */
   name?: string;
+  /**
+   * This group's own factor on its rate at optimizer step t (0-based, the optimizer's own count, which checkpoints
+   * keep), on top of the schedule's: e.g. OS-KDFT's distillation parameters, warmed up and then decayed per epoch
+   * while the rest stays at its rate. Default: 1.
+   */
+  lrScale?: (step: number) => number;
 }
 
 /** Which optimizer, as PyTorch defines it. */
@@ -56,7 +62,7 @@ interface Slot {
  */
 export class Optimizer {
   readonly opts: Required<OptimizerOptions>;
-  readonly groups: Required<ParamGroup>[];
+  readonly groups: (Required<Omit<ParamGroup, 'lrScale'>> & Pick<ParamGroup, 'lrScale'>)[];
   private slots = new Map<tf.Variable, Slot>();
   /** Variables updated at least once (SGD's momentum buffer starts as the first gradient). */
   private started = new Set<tf.Variable>();
@@ -77,7 +83,8 @@ export class Optimizer {
         if (seen.has(p)) throw new Error(`Optimizer: a variable appears in more than one group (group ${i})`);
         seen.add(p);
       }
-      return { params: g.params, lr: g.lr ?? this.opts.lr, weightDecay: g.weightDecay ?? this.opts.weightDecay, name: g.name ?? `group${i}` };
+      return { params: g.params, lr: g.lr ?? this.opts.lr, weightDecay: g.weightDecay ?? this.opts.weightDecay, name: g.name ?? `group${i}`,
+        lrScale: g.lrScale };
     });
   }
 
@@ -116,7 +123,7 @@ export class Optimizer {
     const bc1 = 1 - b1 ** this.t, bc2 = 1 - b2 ** this.t;
     tf.tidy(() => {
       for (const g of this.groups) {
-        const lr = g.lr * lrScale;
+        const lr = g.lr * lrScale * (g.lrScale ? g.lrScale(this.t - 1) : 1);
         for (const p of g.params) {
           let grad = grads.get(p);
           if (!grad) continue;

@@ -104,3 +104,17 @@ test('globalNorm and clipByGlobalNorm', () => {
   assertClose(same[1], [4]);
   tf.dispose([...g, ...grads, norm, ...same]);
 });
+
+test('a group\'s lrScale multiplies its rate at each step (0-based, counted by the optimizer), on top of the schedule', () => {
+  const a = tf.variable(tf.scalar(1)), b = tf.variable(tf.scalar(1));
+  const opt = new Optimizer([{ params: [a], lr: 0.1, lrScale: (t) => (t === 0 ? 0 : 2) }, { params: [b], lr: 0.1 }], { kind: 'sgd' });
+  const g = () => new Map<tf.Variable, tf.Tensor>([[a, tf.scalar(1)], [b, tf.scalar(1)]]);
+  const g1 = g();
+  opt.step(g1, 0.5);
+  assert.equal(a.dataSync()[0], 1, 'step 0: factor 0');
+  assert.ok(Math.abs(b.dataSync()[0] - 0.95) < 1e-7, 'the other group: 0.1 * 0.5');
+  const g2 = g();
+  opt.step(g2, 0.5);
+  assert.ok(Math.abs(a.dataSync()[0] - 0.9) < 1e-7, `step 1: 0.1 * 0.5 * 2 (got ${a.dataSync()[0]})`);
+  tf.dispose([...g1.values(), ...g2.values(), a, b]);
+});
