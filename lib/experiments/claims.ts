@@ -1,3 +1,4 @@
+import { eer } from '../metrics/eer';
 import { Rng } from '../util/rng';
 
 /** A verdict on a claim, decided by a 95% interval, never by a difference smaller than its interval. */
@@ -31,6 +32,13 @@ export interface ClaimSpec {
   strict?: boolean;
   /** Factor and unit for display (e.g. 100 and 'points' for accuracies in [0, 1]). Default 1 and ''. */
   display?: { scale: number; unit: string };
+  /**
+   * What is compared: 'mean' (the default), the mean of a per-item value; or 'eer', the equal error rate of
+   * verification trials, with `a` and `b` the two systems' scores per trial and the evidence's `labels` (1 target,
+   * 0 non-target). Either way the interval is a paired bootstrap over the items (trials are resampled, both
+   * systems on the same draw; a draw lacking a class is drawn again).
+   */
+  statistic?: 'mean' | 'eer';
 }
 
 /** The evidence of one seed: the metric per test item for both variants (paired by index). */
@@ -43,6 +51,8 @@ export interface ClaimEvidence {
    * majority-class baseline). When it fails, the verdict is 'inconclusive' with this reason.
    */
   precondition?: { ok: boolean; reason: string };
+  /** For statistic 'eer': each trial's label, 1 (same speaker) or 0. */
+  labels?: number[];
 }
 
 /** A claim with its evidence, interval and verdict, as results.json stores it. */
@@ -125,6 +135,41 @@ function fmt(v: number, spec: ClaimSpec): string {
 }
 
 /**
+ * Percentile bootstrap interval of a paired difference of a statistic computed on sets of items (EER over trials),
+ * hierarchical over seeds as {@link pairedBootstrap}: each resample draws seeds with replacement and, within each,
+ * items with replacement (again while `valid` refuses the draw, e.g. one without target trials), takes
+ * stat(a) - stat(b) on the drawn items and averages over the drawn seeds.
+ */
+export function pairedBootstrapStatistic(evidence: { a: number[]; b: number[]; labels?: number[] }[],
+  stat: (values: number[], labels: number[]) => number, options: ClaimOptions & { valid?: (labels: number[]) => boolean } = {}): [number, number] {
+  const { resamples = 2000, seed = 0, level = 0.95, valid = () => true } = options;
+  const rng = new Rng(`bootstrap/${seed}`);
+  const stats = new Float64Array(resamples);
+  for (let r = 0; r < resamples; r++) {
+    let sum = 0;
+    for (let s = 0; s < evidence.length; s++) {
+      const e = evidence.length > 1 ? evidence[rng.int(evidence.length)] : evidence[0];
+      const n = e.a.length;
+      let idx: number[] = [];
+      let labels: number[] = [];
+      for (let tries = 0; tries < 100; tries++) {
+        idx = Array.from({ length: n }, () => rng.int(n));
+        labels = idx.map((i) => e.labels?.[i] ?? 0);
+        if (valid(labels)) break;
+      }
+      sum += stat(idx.map((i) => e.a[i]), labels) - stat(idx.map((i) => e.b[i]), labels);
+    }
+    stats[r] = sum / evidence.length;
+  }
+  stats.sort();
+  const tail = (1 - level) / 2;
+  return [quantile(stats, tail), quantile(stats, 1 - tail)];
+}
+
+const eerOf = (scores: number[], labels: number[]) => eer(scores, labels).eer;
+const bothClasses = (labels: number[]) => labels.includes(0) && labels.includes(1);
+
+/**
  * Decides a claim from its evidence (one entry per seed): the mean paired difference A - B, its 95%
  * bootstrap interval ({@link pairedBootstrap}) and the verdict. For direction 'higher': 'holds' when the
  * whole interval is at or above the threshold (strictly above for a `strict` claim), 'does not hold' when it is
@@ -140,11 +185,21 @@ export function evaluateClaim(spec: ClaimSpec, evidence: ClaimEvidence[], option
     if ([...e.a, ...e.b].some((v) => !Number.isFinite(v))) throw new Error(`claim '${spec.id}', seed ${e.seed}: a per-item value is not finite`);
   }
   const resamples = options.resamples ?? 2000;
-  const diffs = evidence.map((e) => e.a.map((v, i) => v - e.b[i]));
-  const meanA = mean(evidence.flatMap((e) => e.a));
-  const meanB = mean(evidence.flatMap((e) => e.b));
+  const isEer = spec.statistic === 'eer';
+  if (isEer) {
+    for (const e of evidence) {
+      if (!e.labels || e.labels.length !== e.a.length || !bothClasses(e.labels)) {
+        throw new Error(`claim '${spec.id}', seed ${e.seed}: statistic 'eer' needs one label (0 or 1) per trial, both classes present`);
+      }
+    }
+  }
+  // Per seed, the statistic of A and of B on all its items.
+  const perSeedStats = evidence.map((e) => (isEer ? { a: eerOf(e.a, e.labels!), b: eerOf(e.b, e.labels!) } : { a: mean(e.a), b: mean(e.b) }));
+  const meanA = isEer ? mean(perSeedStats.map((p) => p.a)) : mean(evidence.flatMap((e) => e.a));
+  const meanB = isEer ? mean(perSeedStats.map((p) => p.b)) : mean(evidence.flatMap((e) => e.b));
   const difference = meanA - meanB;
-  const interval = pairedBootstrap(diffs, { ...options, resamples });
+  const interval = isEer ? pairedBootstrapStatistic(evidence, eerOf, { ...options, resamples, valid: bothClasses })
+    : pairedBootstrap(evidence.map((e) => e.a.map((v, i) => v - e.b[i])), { ...options, resamples });
   const [lo, hi] = interval;
   const failed = evidence.find((e) => e.precondition && !e.precondition.ok);
   let verdict: Verdict;
@@ -171,7 +226,7 @@ export function evaluateClaim(spec: ClaimSpec, evidence: ClaimEvidence[], option
   return {
     ...spec, meanA, meanB, difference, interval, verdict, reason,
     items: evidence[0].a.length, seeds: evidence.length, resamples,
-    perSeed: evidence.map((e) => ({ seed: e.seed, meanA: mean(e.a), meanB: mean(e.b), difference: mean(e.a) - mean(e.b) })),
+    perSeed: evidence.map((e, k) => ({ seed: e.seed, meanA: perSeedStats[k].a, meanB: perSeedStats[k].b, difference: perSeedStats[k].a - perSeedStats[k].b })),
     evidence,
   };
 }

@@ -62,8 +62,8 @@ export function poolSeeds(perSeed: RecipeResults[], rowKey: string[]): RecipeRes
       if (!same) throw new Error(`poolSeeds: seed ${r.seeds[0]} has no claim '${c.id}'`);
       return same.evidence;
     });
-    const { id, statement, metric, variants, direction, threshold, display } = c;
-    return evaluateClaim({ id, statement, metric, variants, direction, threshold, display }, evidence, { seed: first.seeds[0] });
+    const { id, statement, metric, variants, direction, threshold, display, strict, statistic } = c;
+    return evaluateClaim({ id, statement, metric, variants, direction, threshold, display, strict, statistic }, evidence, { seed: first.seeds[0] });
   });
   return {
     ...first, seeds: perSeed.flatMap((r) => r.seeds), overrides: first.overrides.filter((o) => !o.startsWith('seed=')),

@@ -3,6 +3,9 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { ClaimSpec, evaluateClaim, pairedBootstrap } from '../../lib/experiments/claims';
+import type { RecipeResults } from '../../lib/experiments/results';
+import { poolSeeds } from '../../lib/experiments/seeds';
+import { eer } from '../../lib/metrics/eer';
 import { Rng } from '../../lib/util/rng';
 
 const spec = (direction: 'higher' | 'lower', threshold: number): ClaimSpec => ({
@@ -83,4 +86,31 @@ test('claims refuse unpaired, empty or non-finite evidence', () => {
   assert.throws(() => evaluateClaim(spec('higher', 0), []), /no evidence/);
   assert.throws(() => evaluateClaim(spec('higher', 0), [{ seed: 0, a: [1, 2], b: [1] }]), /same non-zero number of items.*2 and 1/);
   assert.throws(() => evaluateClaim(spec('higher', 0), [{ seed: 0, a: [NaN], b: [1] }]), /not finite/);
+});
+
+test('an EER claim: per-trial scores and labels, the EER of each system, a paired bootstrap over trials', () => {
+  const r = new Rng('eer-claim');
+  const labels = Array.from({ length: 400 }, (_, i) => (i % 2 ? 1 : 0));
+  const good = labels.map((l) => (l ? 1 : 0) + r.normal(0, 0.6));      // EER about 20%
+  const poor = labels.map((l) => (l ? 1 : 0) + r.normal(0, 2));        // EER about 40%
+  const s: ClaimSpec = { id: 'e', statement: 'A verifies with an EER at most B\'s', metric: 'EER over trials', variants: ['A', 'B'],
+    direction: 'lower', threshold: 0, statistic: 'eer', display: { scale: 100, unit: 'points' } };
+  const c = evaluateClaim(s, [{ seed: 0, a: good, b: poor, labels }], { resamples: 500 });
+  assert.equal(c.meanA, eer(good, labels).eer, 'meanA is the EER of A on all trials');
+  assert.equal(c.meanB, eer(poor, labels).eer);
+  assert.ok(c.meanA > 0.1 && c.meanA < 0.3 && c.meanB > 0.3, `EERs ${c.meanA}, ${c.meanB}`);
+  const [lo, hi] = c.interval;
+  assert.ok(lo < c.difference && c.difference < hi && hi < 0, `interval [${lo}, ${hi}] around ${c.difference}, below 0`);
+  assert.equal(c.verdict, 'holds');
+  assert.equal(c.items, 400);
+  const same = evaluateClaim({ ...s, strict: true }, [{ seed: 0, a: good, b: good, labels }], { resamples: 200 });
+  assert.deepEqual(same.interval, [0, 0]);
+  assert.equal(same.verdict, 'does not hold', 'identical systems: a strict "lower" claim does not hold');
+  assert.throws(() => evaluateClaim(s, [{ seed: 0, a: good, b: poor }]), /statistic 'eer' needs one label \(0 or 1\) per trial/);
+  // Pooling seeds keeps the statistic and strictness.
+  const pooled = poolSeeds([0, 1].map((seed) => ({ experiment: 'x', preset: 'quick', overrides: [], seeds: [seed], rows: [], baselines: {},
+    claims: [evaluateClaim({ ...s, strict: true }, [{ seed, a: good, b: poor, labels }], { resamples: 100 })] }) as unknown as RecipeResults), []);
+  assert.equal(pooled.claims[0].statistic, 'eer');
+  assert.equal(pooled.claims[0].strict, true);
+  assert.equal(pooled.claims[0].meanA, eer(good, labels).eer);
 });
