@@ -2,7 +2,9 @@
 // The `slimspeech` command: runs experiments and notebooks headless.
 import * as path from 'path';
 import { useBackend } from './backend';
-import { checkPresetName, copyNotebooks, enhanceFiles, getRecipe, RECIPES, runNotebooks, runRecipe, separateFiles } from './experiments';
+import * as fs from 'fs';
+import { checkPresetName, copyNotebooks, embedFilesCsv, enhanceFiles, getRecipe, RECIPES, runNotebooks, runRecipe, separateFiles, verifyFiles }
+  from './experiments';
 
 const USAGE = `usage:
   slimspeech run <experiment> [--preset quick|default|paper] [--set key=value ...] [--seeds N] [--out DIR]
@@ -23,6 +25,11 @@ const USAGE = `usage:
   slimspeech separate MODEL_DIR mix.wav [more.wav ...] --out DIR [--chunk-seconds S] [--sample-rate HZ]
       separates WAV mixtures (any rate, any length) with a saved separation model; writes <name>_s1.wav,
       <name>_s2.wav, ... to DIR
+  slimspeech verify MODEL_DIR a.wav b.wav
+      scores two recordings with a saved speaker model (e.g. out/os-kdft/models/os-kdft): the recipe's score
+      (half whole-utterance cosine, half mean segment cosine) and the decision at the model's stored EER threshold
+  slimspeech embed MODEL_DIR a.wav [more.wav ...] --out embeddings.csv
+      writes each file's speaker embedding (unit length) as a CSV row
   slimspeech list
       lists the experiments and their presets
 options:
@@ -110,6 +117,23 @@ async function main(argv: string[]): Promise<number> {
         console.log(`${d.outputs.join(', ')} (${d.seconds.toFixed(2)} s of audio in ${d.wallSeconds.toFixed(2)} s)`);
       }
     }
+    return 0;
+  }
+  if (cmd === 'verify') {
+    if (rest.length !== 3) throw new Error(`verify needs a model folder and exactly two WAV files\n${USAGE}`);
+    await useBackend(args.backend ?? 'auto');
+    const r = await verifyFiles(path.resolve(rest[0]), path.resolve(rest[1]), path.resolve(rest[2]));
+    console.log(`score ${r.score.toFixed(4)}${r.threshold === null ? ' (the model stores no threshold)'
+      : `, threshold ${r.threshold.toFixed(4)}: ${r.same ? 'same speaker' : 'different speakers'}`}`);
+    return 0;
+  }
+  if (cmd === 'embed') {
+    const [modelDir, ...files] = rest;
+    if (!modelDir || !files.length) throw new Error(`embed needs a model folder and at least one WAV file\n${USAGE}`);
+    if (!args.out) throw new Error('embed needs --out FILE.csv');
+    await useBackend(args.backend ?? 'auto');
+    fs.writeFileSync(path.resolve(args.out), await embedFilesCsv(path.resolve(modelDir), files.map((f) => path.resolve(f))));
+    console.log(`${files.length} embedding(s) written to ${path.resolve(args.out)}`);
     return 0;
   }
   if (cmd === 'notebooks') {

@@ -86,7 +86,7 @@ export function dphubertSteps(config: DphubertConfig): DpStep[] {
       run: async (run) => { run.state.data = await prepareDphubertData(run.config, (l) => run.log(l)); } },
     { name: 'teacher', title: 'the teacher (pre-trained with HuBERT\'s first iteration and cached, or from teacher.path)', after: ['data'],
       inputs: (c) => ({ ...DATA_INPUTS(c), teacher: c.teacher }),
-      run: async (run) => { run.state.teacher = await prepareTeacher(run); },
+      run: async (run) => { run.state.teacher = await prepareTeacher(run, run.config, run.state.data!); },
       save: (run, dir) => saveTeacher(run.state.teacher!, dir),
       load: async (run, dir) => { run.state.teacher = await loadTeacher(dir); } },
     ...config.targets.map(pruneStep),

@@ -14,9 +14,16 @@ import { Rng } from '../../util/rng';
 import type { Run } from '../run';
 import { packageVersion } from '../run';
 import type { DphubertConfig } from './config';
-import type { DphubertState, DphubertTeacher } from './state';
+import type { DphubertTeacher } from './state';
 
-type DpRun = Run<DphubertConfig, DphubertState>;
+/** What the teacher depends on: its options, the unlabelled data it pre-trains on, the seed (any recipe's config can give it). */
+export type TeacherSource = Pick<DphubertConfig, 'teacher' | 'dataRoot' | 'clipSeconds' | 'maxItems' | 'seed'>;
+
+/** The crops a default teacher pre-trains on (DphubertData's train and valid). */
+export interface TeacherCrops { train: Float32Array[]; valid: Float32Array[] }
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyRun = Run<any, any>;
 
 /**
  * Where pre-trained default teachers are kept between runs: `$SLIMSPEECH_CACHE/teachers`, else
@@ -29,7 +36,7 @@ export function teacherCacheDir(): string {
 }
 
 /** The cache key of the default teacher of a config: a hash of everything its pre-training reads. */
-export function teacherKey(config: DphubertConfig): string {
+export function teacherKey(config: TeacherSource): string {
   const { path: _p, preset: _q, ...pretrain } = config.teacher;
   return createHash('sha256').update(JSON.stringify({ pretrain, dataRoot: config.dataRoot, clipSeconds: config.clipSeconds, maxItems: config.maxItems,
     seed: config.seed, version: packageVersion(), backend: currentBackend()?.name ?? tf.getBackend() })).digest('hex').slice(0, 20);
@@ -65,9 +72,7 @@ interface PretrainBatch { x: tf.Tensor2D; labels: tf.Tensor2D; mask: tf.Tensor2D
  * warm-up over the first tenth of the steps. After every epoch: masked-prediction accuracy on the validation crops
  * (fixed masks; labels from the nearest centroid). Returns the encoder (the teacher) and the curves.
  */
-export async function pretrainTeacher(run: DpRun): Promise<DphubertTeacher> {
-  const { config, state } = run;
-  const data = state.data!;
+export async function pretrainTeacher(run: AnyRun, config: TeacherSource, data: TeacherCrops): Promise<DphubertTeacher> {
   const t = config.teacher;
   const t0 = Date.now();
   const feats = mfccOf(data.train);
@@ -132,7 +137,7 @@ export async function pretrainTeacher(run: DpRun): Promise<DphubertTeacher> {
 }
 
 /** A real checkpoint (`teacher.path`, safetensors with torchaudio or Hugging Face key names) of architecture `teacher.preset`. */
-export function teacherFromFile(config: DphubertConfig): DphubertTeacher {
+export function teacherFromFile(config: TeacherSource): DphubertTeacher {
   const { path: file, preset } = config.teacher;
   if (!file) throw new Error('dphubert: teacher.path is not set');
   if (!fs.existsSync(file)) throw new Error(`dphubert: teacher.path ${file} does not exist (a safetensors file; the README shows how to convert a .pt/.bin)`);
@@ -149,9 +154,11 @@ export function teacherFromFile(config: DphubertConfig): DphubertTeacher {
   }
 }
 
-/** Step 'teacher': the file's model, or the default teacher from the cache, or pre-trained now (and cached). */
-export async function prepareTeacher(run: DpRun): Promise<DphubertTeacher> {
-  const { config } = run;
+/**
+ * Step 'teacher' (of dphubert, and of any recipe reusing its teacher): the file's model, or the default teacher from
+ * the cache, or pre-trained now on `data` (and cached).
+ */
+export async function prepareTeacher(run: AnyRun, config: TeacherSource, data: TeacherCrops): Promise<DphubertTeacher> {
   if (config.teacher.path) {
     const t = teacherFromFile(config);
     run.log(`teacher: ${t.model.numParams()} parameters from ${t.where}`);
@@ -167,7 +174,7 @@ export async function prepareTeacher(run: DpRun): Promise<DphubertTeacher> {
       run.log(`teacher: the cached teacher in ${dir} could not be read (${(e as Error).message}); pre-training again`);
     }
   }
-  const t = await pretrainTeacher(run);
+  const t = await pretrainTeacher(run, config, data);
   try {
     const tmp = `${dir}.tmp-${process.pid}`;
     fs.rmSync(tmp, { recursive: true, force: true });
