@@ -185,6 +185,16 @@ for (const nb of notebooks) {
           assert.ok(printed.includes(`verdict: ${c.verdict.toUpperCase()} (${c.reason})`), `${nb}: prints the verdict of ${c.id} as computed`);
         }
       }
+      if (nb.startsWith('05_')) {
+        const m = /one-step loss by hand ([\d.]+), library ([\d.]+), difference ([\d.e+-]+)/.exec(printed);
+        assert.ok(m && Number(m[3]) < 1e-4, `${nb}: the one-step loss by hand equals the library (${m?.[0]})`);
+        assert.match(printed, /same speaker: score -?[\d.]+, threshold -?[\d.]+, decision: (same|different)/);
+        const results = JSON.parse(fs.readFileSync(path.join(ROOT, 'out', 'notebooks', `05_os_kdft-${PRESET}`, 'results.json'), 'utf8'));
+        checkVerdicts(results.claims);
+        for (const c of results.claims as ClaimResult[]) {
+          assert.ok(printed.includes(`verdict: ${c.verdict.toUpperCase()} (${c.reason})`), `${nb}: prints the verdict of ${c.id} as computed`);
+        }
+      }
       if (nb.startsWith('01_')) {
         assert.match(printed, /by hand \[2,3\], library \[2,3\], largest difference 0\b/);
         assert.match(printed, /loss by hand ([\d.]+), library \1, difference (0|\d(\.\d+)?e-\d+)\b/);

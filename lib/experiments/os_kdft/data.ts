@@ -27,6 +27,8 @@ export interface OsKdftData {
   /** The unlabelled crops the default teacher pre-trains on. */
   ssl: TeacherCrops;
   sources: Record<string, string>;
+  /** The VoxCeleb1 root the utterance paths are relative to (under wav/). */
+  root: string;
 }
 
 /** Every pair of distinct test utterances as trials (label 1 when the speakers agree). */
@@ -47,10 +49,10 @@ async function utterances(ds: VoxCeleb1, max: number | null): Promise<SpeakerUtt
 
 /** Step 'data': training and test utterances, the trials, the noise and the teacher's unlabelled crops. */
 export async function prepareOsKdftData(config: OsKdftConfig, log: (line: string) => void = () => undefined): Promise<OsKdftData> {
-  let train: VoxCeleb1, test: VoxCeleb1, trialList: Trial[], source: string;
+  let train: VoxCeleb1, test: VoxCeleb1, trialList: Trial[], source: string, root: string;
   if (config.dataRoot === 'embedded') {
     const sv = embedded('sv');
-    ({ train, test } = sv);
+    ({ train, test, root } = sv);
     trialList = sv.trials;
     source = `embedded sv set (${sv.root})`;
   } else {
@@ -59,6 +61,7 @@ export async function prepareOsKdftData(config: OsKdftConfig, log: (line: string
     test = new VoxCeleb1(config.dataRoot, { split: 'test', sampleRate: SR });
     trialList = readTrials(path.join(config.dataRoot, 'veri_test2.txt'));
     source = `VoxCeleb1 at ${config.dataRoot}`;
+    root = config.dataRoot;
   }
   const trainUtts = await utterances(train, config.maxTrain);
   const testUtts = await utterances(test, null);
@@ -77,7 +80,7 @@ export async function prepareOsKdftData(config: OsKdftConfig, log: (line: string
   log(`data: ${trainUtts.length} training utterances of ${train.speakerIds.length} speakers, ${testUtts.length} test utterances, ${trials.length} trials ` +
     `(${trials.filter((t) => t.label === 1).length} target) from ${source}; ${noise.length} noise clips`);
   return { sampleRate: SR, train: trainUtts, speakers: train.speakerIds, test: testUtts, trials, noise, ssl,
-    sources: { speakers: source, noise: config.noiseRoot, unlabelled: lists.source } };
+    sources: { speakers: source, noise: config.noiseRoot, unlabelled: lists.source }, root };
 }
 
 /** A training batch: the clean crops (the teacher's input), their augmented copies (the student's), speaker labels. */
@@ -113,4 +116,9 @@ export function* speakerBatches(data: OsKdftData, config: OsKdftConfig, rng: Rng
     }
     yield batch;
   }
+}
+
+/** The first batch of the epoch-`seed` order (for notebooks and examples). */
+export function exampleBatch(data: OsKdftData, config: OsKdftConfig, seed = 0): SpeakerBatch {
+  return speakerBatches(data, config, new Rng(seed)).next().value as SpeakerBatch;
 }
