@@ -2,7 +2,7 @@
 // inputs and training losses. Batch sizes and lengths come from bench/run.ts (the default presets').
 import * as tf from '@tensorflow/tfjs';
 import { Module, manualSeed } from '../lib/nn';
-import { ConvTasNet, Crn, Dccrn, DccrnArgs, DCCRN_PRESETS, Dprnn, DPRNN_PRESETS, Wav2Vec2Model } from '../lib/models';
+import { AamSoftmax, ConvTasNet, Crn, Dccrn, DccrnArgs, DCCRN_PRESETS, Dprnn, DPRNN_PRESETS, EcapaTdnn, Wav2Vec2Model } from '../lib/models';
 import { crossEntropy, siSnr } from '../lib/metrics';
 import { slimDsCnn, slimKwt } from '../lib/models';
 
@@ -70,6 +70,17 @@ export const BENCH_MODELS: Record<string, BenchModel> = {
   // Distil-DCCRN's student size (DCCRN-CL at half the channels, rnnUnits 192: 1.13M) and DCCRN-CL itself (3.67M).
   'dccrn-student': dccrn(DCCRN_PRESETS.student),
   dccrn: dccrn(DCCRN_PRESETS['DCCRN-CL']),
+  // OS-KDFT's ECAPA-TDNN back end at the paper's size (C 512, 192-d) on SSL features [batch, frames, 768], trained
+  // with AAM-softmax (margin 0.2, scale 30) against 100 fixed class weights; `length` counts frames.
+  'ecapa-tdnn': {
+    build(batch, length) {
+      manualSeed(0);
+      const aam = new AamSoftmax({ embeddingDim: 192, numClasses: 100 });
+      const labels = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 100), 'int32');
+      return { model: new EcapaTdnn({ inputDim: 768 }), input: tf.randomNormal([batch, length, 768]), input1: tf.randomNormal([1, length, 768]),
+        loss: (o) => aam.loss(o, labels) };
+    },
+  },
   // A HuBERT-like student (bench/torch_bench.py's HUBERT_SMALL, built there by torchaudio): L1 of the last hidden
   // state against a random target, as a distillation step.
   'hubert-small': {

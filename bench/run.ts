@@ -20,6 +20,7 @@ const MODELS = [
   { model: 'dccrn-student', batch: 4, length: 16000, input: '4 x 1 s @ 16 kHz' },
   { model: 'dccrn', batch: 4, length: 16000, input: '4 x 1 s @ 16 kHz' },
   { model: 'hubert-small', batch: 4, length: 16000, input: '4 x 1 s @ 16 kHz' },
+  { model: 'ecapa-tdnn', batch: 8, length: 100, input: '8 x 100 frames x 768 (2 s of SSL features)' },
 ];
 
 const quick = process.argv.includes('--quick');

@@ -350,6 +350,72 @@ HUBERT_SMALL = dict(
     encoder_layer_drop=0.0, aux_num_out=None)
 
 
+# OS-KDFT's ECAPA-TDNN back end (lib/models/ecapa_tdnn.ts, bench/models.ts) on SSL features [B, frames, 768], C 512,
+# 192-d embedding: SE-Res2Net blocks (scale 8, dilations 2, 3, 4), attentive statistics pooling; AAM-softmax loss
+# (margin 0.2, scale 30) against 100 fixed class weights.
+class EcapaSe(nn.Module):
+    def __init__(self, c, b=128):
+        super().__init__()
+        self.down, self.up = nn.Conv1d(c, b, 1), nn.Conv1d(b, c, 1)
+
+    def forward(self, x):
+        return x * torch.sigmoid(self.up(torch.relu(self.down(x.mean(2, keepdim=True)))))
+
+
+class EcapaBlock(nn.Module):
+    def __init__(self, c, k, d, scale=8):
+        super().__init__()
+        w = c // scale
+        self.w, self.n = w, scale - 1
+        self.conv1, self.bn1 = nn.Conv1d(c, w * scale, 1), nn.BatchNorm1d(w * scale)
+        self.convs = nn.ModuleList([nn.Conv1d(w, w, k, dilation=d, padding=(k // 2) * d) for _ in range(self.n)])
+        self.bns = nn.ModuleList([nn.BatchNorm1d(w) for _ in range(self.n)])
+        self.conv3, self.bn3 = nn.Conv1d(w * scale, c, 1), nn.BatchNorm1d(c)
+        self.se = EcapaSe(c)
+
+    def forward(self, x):
+        parts = torch.split(self.bn1(torch.relu(self.conv1(x))), self.w, 1)
+        outs, sp = [], None
+        for i in range(self.n):
+            sp = parts[i] if i == 0 else sp + parts[i]
+            sp = self.bns[i](torch.relu(self.convs[i](sp)))
+            outs.append(sp)
+        outs.append(parts[self.n])
+        return self.se(self.bn3(torch.relu(self.conv3(torch.cat(outs, 1))))) + x
+
+
+class EcapaTdnn(nn.Module):
+    def __init__(self, d=768, c=512, emb=192, att=256):
+        super().__init__()
+        self.norm = nn.InstanceNorm1d(d)
+        self.conv1, self.bn1 = nn.Conv1d(d, c, 5, padding=2), nn.BatchNorm1d(c)
+        self.layer1, self.layer2, self.layer3 = EcapaBlock(c, 3, 2), EcapaBlock(c, 3, 3), EcapaBlock(c, 3, 4)
+        self.layer4 = nn.Conv1d(3 * c, 3 * c, 1)
+        self.attention = nn.Sequential(nn.Conv1d(9 * c, att, 1), nn.ReLU(), nn.BatchNorm1d(att), nn.Tanh(), nn.Conv1d(att, 3 * c, 1), nn.Softmax(dim=2))
+        self.bn5, self.fc6, self.bn6 = nn.BatchNorm1d(6 * c), nn.Linear(6 * c, emb), nn.BatchNorm1d(emb)
+
+    def forward(self, x):                                  # x [B, frames, d]
+        x = self.bn1(torch.relu(self.conv1(self.norm(x.permute(0, 2, 1)))))
+        x1 = self.layer1(x)
+        x2 = self.layer2(x + x1)
+        x3 = self.layer3(x + x1 + x2)
+        h = torch.relu(self.layer4(torch.cat((x1, x2, x3), 1)))
+        t = h.shape[-1]
+        g = torch.cat((h, h.mean(2, keepdim=True).repeat(1, 1, t), torch.sqrt(h.var(2, keepdim=True).clamp(min=1e-4)).repeat(1, 1, t)), 1)
+        w = self.attention(g)
+        mu = (h * w).sum(2)
+        sg = torch.sqrt((((h ** 2) * w).sum(2) - mu ** 2).clamp(min=1e-4))
+        return self.bn6(self.fc6(self.bn5(torch.cat((mu, sg), 1))))
+
+
+def aam_softmax(emb, weight, labels, margin=0.2, scale=30.0):
+    cos = F.linear(F.normalize(emb), F.normalize(weight))
+    sin = torch.sqrt((1.0 - cos * cos).clamp(0, 1))
+    phi = cos * math.cos(margin) - sin * math.sin(margin)
+    one = F.one_hot(labels, cos.shape[1]).float()
+    return F.cross_entropy(scale * (one * phi + (1 - one) * cos), labels)
+
+
 def si_snr(est, ref, eps=1e-8):
     est = est - est.mean(-1, keepdim=True)
     ref = ref - ref.mean(-1, keepdim=True)
@@ -404,6 +470,12 @@ def build(name, args):
         frames = m(x).shape[1]
         y = torch.randn(args.batch, frames, cfg['encoder_embed_dim'])
         return m, x, lambda out: (out - y).abs().mean(), torch.randn(1, args.length)
+    if name == 'ecapa-tdnn':
+        m = EcapaTdnn()
+        x = torch.randn(args.batch, args.length, 768)
+        w = torch.randn(100, 192)
+        y = torch.arange(args.batch) % 100
+        return m, x, lambda out: aam_softmax(out, w, y), torch.randn(1, args.length, 768)
     if name in ('kws-cnn', 'kws-transformer'):
         m = DsCnn() if name == 'kws-cnn' else Kwt()
         x = torch.randn(args.batch, 98, 40)

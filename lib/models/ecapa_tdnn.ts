@@ -175,8 +175,16 @@ export class EcapaTdnn extends Module {
       const mean = tf.mean(h, 1, true);
       // torch.var is unbiased (T - 1); clamped at 1e-4 before the square root, as the reference.
       const std = tf.sqrt(tf.maximum(tf.div(tf.sum(tf.square(tf.sub(h, mean)), 1, true), Math.max(T - 1, 1)), 1e-4));
-      const g = tf.concat([h, tf.tile(mean, [1, T, 1]), tf.tile(std, [1, T, 1])], 2);
-      const att = tf.tanh(this.attentionBn.forward(tf.relu(this.attention1.forward(g, ctx)), ctx));
+      // attention1 on [h, mean, std] (mean and std repeated over frames, as the reference concatenates them) is
+      // W_h h + (W_m mean + W_s std + b) with the weight's row blocks: the same numbers without the repeated copies.
+      const M = h.shape[2]!, H = this.args.attentionHidden;
+      const W = tf.reshape(this.attention1.weight, [3 * M, H]);
+      const Wh = tf.slice(W, [0, 0], [M, H]), Wms = tf.slice(W, [M, 0], [2 * M, H]);
+      const stats = tf.matMul(tf.concat([tf.squeeze(mean, [1]), tf.squeeze(std, [1])], 1), Wms);            // [B, H]
+      const shift = this.attention1.bias ? tf.add(stats, this.attention1.bias) : stats;
+      const a1 = tf.add(tf.reshape(tf.matMul(tf.reshape(h, [-1, M]), Wh), [-1, T, H]), tf.expandDims(shift, 1));
+      if (ctx.macs) ctx.macs.total += h.shape[0]! * T * M * H;
+      const att = tf.tanh(this.attentionBn.forward(tf.relu(a1), ctx));
       const w = tf.softmax(tf.transpose(this.attention2.forward(att, ctx), [0, 2, 1]));   // softmax over frames
       const wt = tf.transpose(w, [0, 2, 1]);
       const mu = tf.sum(tf.mul(h, wt), 1);
