@@ -98,6 +98,14 @@ test('slimspeech verify and embed with a saved model; errors name the file', { t
   assert.match(notSv.stderr, /is not a saved slimspeech model/);
 });
 
+test('a variant trained alone ends as in the full run: nothing it draws depends on what ran before it', { timeout: 600_000 }, () => {
+  const { results } = quickCli();
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-oskdft-alone-'));
+  assert.equal(cli(runArgs(out, ['variants=["os-kdft"]'])).status, 0);
+  const alone = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')) as OsKdftResults;
+  assert.deepEqual(alone.scores['os-kdft'], results.scores['os-kdft'], 'the same trial scores');
+});
+
 test('kill -9 during OS-KDFT training, then the same command: it resumes and ends with identical numbers', { timeout: 600_000 }, async () => {
   quickCli();
   const sets = ['variants=["os-kdft"]', 'epochs=4', 'latency={"utterances":1,"runs":1}'];

@@ -120,7 +120,9 @@ export async function trainSpeaker(run: OkRun, variant: OsKdftVariant): Promise<
     ssl = new Wav2Vec2Model({ ...teacher.args });
     ssl.loadStateDict(teacher.stateDict(), false);
   } else {
-    ssl = buildStudent(teacher, config.studentLayers, variant === 'os-kdft' ? config.adapters : null);
+    // Seeded: the adapters' down-projections are drawn at construction (the rest is copied from the teacher).
+    ssl = withParameterRng(new Rng(`${config.seed}/os-kdft/student`),
+      () => buildStudent(teacher, config.studentLayers, variant === 'os-kdft' ? config.adapters : null));
   }
   const layers = ssl.args.encoderNumLayers;
   const backend = withParameterRng(new Rng(`${config.seed}/os-kdft/backend`), () => buildBackend(config.backend.kind, layers, D, config.backend));
