@@ -14,6 +14,60 @@ function arg(name: string, def?: string): string {
   return def;
 }
 
+export interface KernelProfile {
+  wallMs: number;
+  kernelMs: number;
+  calls: number;
+  /** Kernels by total time, the 15 largest; `gmacs` (multiply-adds per second / 1e9) for the GEMM-like ones. */
+  top: { kernel: string; ms: number; calls: number; gmacs?: number }[];
+}
+
+const prod = (s: number[]) => s.reduce((p, q) => p * q, 1);
+
+/** Multiply-adds of one GEMM-like kernel call, from its shapes (tfjs's input order), or undefined for other kernels. */
+function kernelMacs(name: string, inputs: number[][], outputs: number[][]): number | undefined {
+  const out = outputs[0];
+  if (!out || inputs.length < 2) return undefined;
+  switch (name) {
+    case 'Conv2D': case 'FusedConv2D': // x, filter [KH, KW, Cin, Cout]
+      return prod(out) * prod(inputs[1].slice(0, 3));
+    case 'Conv2DBackpropInput': // dy, filter
+      return prod(inputs[0]) * prod(inputs[1].slice(0, 3));
+    case 'Conv2DBackpropFilter': // x, dy -> filter
+      return prod(inputs[1]) * prod(out.slice(0, 3));
+    case 'DepthwiseConv2dNative': case 'FusedDepthwiseConv2D':
+      return prod(out) * prod(inputs[1].slice(0, 2));
+    case 'BatchMatMul': case '_FusedMatMul': {
+      const a = inputs[0], M = out[out.length - 2];
+      const K = a[a.length - 2] === M ? a[a.length - 1] : a[a.length - 2];
+      return prod(out) * K;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Runs `fn` once under tf.profile: time per kernel name (kernels' own time; the rest of the wall time is dispatch). */
+async function profileKernels(fn: () => void): Promise<KernelProfile> {
+  const t0 = performance.now();
+  const prof = await tf.profile(fn);
+  const wallMs = performance.now() - t0;
+  const byKernel = new Map<string, { ms: number; calls: number; macs?: number }>();
+  for (const k of prof.kernels) {
+    // tf.profile also lists op scopes (custom gradients, fusedMatMul__op) around the kernels they run.
+    if (!tf.getKernel(k.name, tf.getBackend())) continue;
+    const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += Number(await k.kernelTimeMs);
+    e.calls += 1;
+    const macs = kernelMacs(k.name, k.inputShapes ?? [], k.outputShapes ?? []);
+    if (macs !== undefined) e.macs = (e.macs ?? 0) + macs;
+    byKernel.set(k.name, e);
+  }
+  const top = [...byKernel].map(([kernel, e]) => ({ kernel, ms: e.ms, calls: e.calls,
+    ...(e.macs ? { gmacs: e.macs / e.ms / 1e6 } : {}) })).sort((a, b) => b.ms - a.ms).slice(0, 15);
+  return { wallMs, kernelMs: [...byKernel.values()].reduce((s, e) => s + e.ms, 0), calls: [...byKernel.values()].reduce((s, e) => s + e.calls, 0), top };
+}
+
 async function main(): Promise<void> {
   const name = arg('model');
   const spec = BENCH_MODELS[name];
@@ -43,23 +97,22 @@ async function main(): Promise<void> {
   const tensorsAfter = tf.memory().numTensors;
   times.sort((a, b) => a - b);
   const median = times.length % 2 ? times[times.length >> 1] : (times[times.length / 2 - 1] + times[times.length / 2]) / 2;
-  const inf = await latency({ module: model, input: input1 }, { warmup: 3, runs: Number(arg('infer-runs', '20')) });
-  if (process.argv.includes('--profile')) {
-    const prof = await tf.profile(() => { step(); });
-    const byKernel = new Map<string, { ms: number; n: number }>();
-    for (const k of prof.kernels) {
-      const e = byKernel.get(k.name) ?? { ms: 0, n: 0 };
-      e.ms += Number(await k.kernelTimeMs);
-      e.n += 1;
-      byKernel.set(k.name, e);
+  const inf = await latency({ module: model, input: input1 }, { warmup: Number(arg('infer-warmup', '20')), runs: Number(arg('infer-runs', '20')) });
+  const profile = process.argv.includes('--profile')
+    ? { train: await profileKernels(() => { step(); }), infer: await profileKernels(() => {
+      const out = model.forward(input1, { training: false });
+      out.dataSync();
+      if (out !== input1) out.dispose();
+    }) }
+    : undefined;
+  if (profile) {
+    for (const [what, p] of Object.entries(profile)) {
+      console.error(`profile ${name} ${what}: ${p.calls} kernel calls, ${p.kernelMs.toFixed(1)} ms in kernels of ${p.wallMs.toFixed(1)} ms`);
+      for (const k of p.top) console.error(`  ${k.kernel.padEnd(36)} ${k.ms.toFixed(2).padStart(9)} ms ${String(k.calls).padStart(6)} calls${k.gmacs ? `  ${k.gmacs.toFixed(1).padStart(5)} GMAC/s` : ''}`);
     }
-    const top = [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25);
-    const total = [...byKernel.values()].reduce((s, e) => s + e.ms, 0);
-    console.error(`profile ${name}: ${prof.kernels.length} kernel calls, ${total.toFixed(1)} ms in kernels`);
-    for (const [k, e] of top) console.error(`  ${k.padEnd(36)} ${e.ms.toFixed(1).padStart(8)} ms ${String(e.n).padStart(6)} calls`);
   }
   console.log(JSON.stringify({ model: name, backend: backend.name, params: model.numParams(), msPerStep: median,
-    inferMs: inf.medianMs, steps, peakRssMb: process.resourceUsage().maxRSS / 1024, tensorsBefore, tensorsAfter, loss: last }));
+    inferMs: inf.medianMs, steps, peakRssMb: process.resourceUsage().maxRSS / 1024, tensorsBefore, tensorsAfter, loss: last, profile }));
 }
 
 main().catch((e) => {

@@ -484,7 +484,32 @@ def build(name, args):
     raise SystemExit(f'unknown model {name}')
 
 
+def gemm_rates(shapes, threads):
+    """Multiply-adds per second (1e9) of torch.mm on [M, K] @ [K, N] per shape, median of 5 timed rounds of ~0.2 s."""
+    torch.set_num_threads(threads)
+    out = []
+    for m, n, k in shapes:
+        a, b = torch.randn(m, k), torch.randn(k, n)
+        reps = max(3, round(4e8 / (m * n * k)))
+        for _ in range(3):
+            a @ b
+        rounds = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                a @ b
+            rounds.append((time.perf_counter() - t0) / reps)
+        out.append({'m': m, 'n': n, 'k': k, 'gmacs': m * n * k / statistics.median(rounds) / 1e9})
+    return out
+
+
 def main():
+    if len(__import__('sys').argv) > 1 and __import__('sys').argv[1] == '--gemm':
+        # bench/run.ts's roofline row: --gemm M,N,K M,N,K ...
+        import sys
+        shapes = [tuple(int(v) for v in s.split(',')) for s in sys.argv[2:]]
+        print(json.dumps({'gemm': gemm_rates(shapes, 1)}))
+        return
     p = argparse.ArgumentParser()
     p.add_argument('--model', required=True)
     p.add_argument('--batch', type=int, required=True)
@@ -492,6 +517,7 @@ def main():
     p.add_argument('--steps', type=int, default=10)
     p.add_argument('--warmup', type=int, default=3)
     p.add_argument('--infer-runs', type=int, default=20)
+    p.add_argument('--infer-warmup', type=int, default=20)
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--dccrn-four-convs', action='store_true', help='complex convs as four real convs (as the reference code)')
     args = p.parse_args()
@@ -513,10 +539,10 @@ def main():
     model.eval()
     inf = []
     with torch.no_grad():
-        for i in range(3 + args.infer_runs):
+        for i in range(args.infer_warmup + args.infer_runs):
             t0 = time.perf_counter()
             model(x1)
-            if i >= 3:
+            if i >= args.infer_warmup:
                 inf.append((time.perf_counter() - t0) * 1000)
     print(json.dumps({'model': args.model, 'params': params, 'msPerStep': statistics.median(times),
                       'inferMs': statistics.median(inf), 'steps': args.steps,

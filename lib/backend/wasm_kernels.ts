@@ -58,6 +58,7 @@ export interface KernelExports {
   gelu_forward(x: number, y: number, n: number): void;
   gelu_backward(x: number, dy: number, dx: number, n: number): void;
   softmax_backward(y: number, dy: number, dx: number, R: number, C: number): void;
+  atan2_forward(y: number, x: number, out: number, n: number): void;
   concat_last(ptrs: number, widths: number, n: number, out: number, R: number): void;
   split_last(x: number, R: number, ptrs: number, widths: number, n: number): void;
   lstm_forward(xw: number, whh: number, hs: number, gates: number, cs: number, B: number, T: number, H: number, pre: number,

@@ -14,3 +14,4 @@ export * from './attention';
 export * from './serialize';
 export * from './export_layers';
 export * from './ops';
+export * from './eval_cache';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng';
+import { EvalCache } from './eval_cache';
 
 /**
  * Per-call context. Everything that changes how one forward pass behaves travels here, never in globals
@@ -123,6 +124,12 @@ export abstract class Module {
   private readonly _params = new Map<string, tf.Variable>();
   private readonly _buffers = new Map<string, tf.Variable>();
   private readonly _children = new Map<string, Module>();
+  private _evalCache?: EvalCache;
+
+  /** Tensors this module derives from its own parameters for inference (see EvalCache); created on first use. */
+  protected get evalCache(): EvalCache {
+    return (this._evalCache ??= new EvalCache());
+  }
 
   constructor() {
     const impl = this.forward;
@@ -267,8 +274,15 @@ export abstract class Module {
     return this.parameters().reduce((s, v) => s + v.size, 0);
   }
 
+  /** Disposes the tensors this module and its descendants keep for inference (EvalCache); they are rebuilt on demand. */
+  clearEvalCache(): void {
+    this._evalCache?.clear();
+    for (const c of this._children.values()) c.clearEvalCache();
+  }
+
   /** Disposes every parameter and buffer of this module and its descendants. */
   dispose(): void {
+    this._evalCache?.clear();
     for (const v of this._params.values()) v.dispose();
     for (const v of this._buffers.values()) v.dispose();
     for (const c of this._children.values()) c.dispose();

@@ -78,8 +78,13 @@ export class BatchNorm extends Module {
     if (x.rank < 2 || x.shape[x.rank - 1] !== this.numFeatures) {
       throw new Error(`BatchNorm${this.path ? ` '${this.path}'` : ''}: expected last axis ${this.numFeatures}, got [${x.shape}]`);
     }
-    return batchNormForward(x, ctx.training || !this.runningMean, this.weight, this.bias, this.runningMean,
-      this.runningVar, this.eps, this.momentum);
+    if (ctx.training || !this.runningMean) {
+      return batchNormForward(x, true, this.weight, this.bias, this.runningMean, this.runningVar, this.eps, this.momentum);
+    }
+    // Inference: the running statistics and the affine parameters as one scale and shift, computed once per change.
+    const [scale, shift] = this.evalCache.get('affine', [this.weight, this.bias, this.runningMean, this.runningVar],
+      () => batchNormEvalAffine(this.weight, this.bias, this.runningMean!, this.runningVar!, this.eps));
+    return tf.tidy(() => tf.add(tf.mul(x, scale), shift));
   }
 
   getConfig(): Record<string, unknown> {
@@ -112,10 +117,21 @@ export function batchNormForward(x: tf.Tensor, useBatchStats: boolean, gamma: tf
       variance.dispose();
       return y;
     }
-    const scale = tf.mul(g, tf.rsqrt(tf.add(runningVar!, eps)));
-    const shift = tf.sub(b, tf.mul(runningMean!, scale));
+    const [scale, shift] = batchNormEvalAffine(g, b, runningMean!, runningVar!, eps);
     return tf.add(tf.mul(x, scale), shift);
   });
+}
+
+/**
+ * Eval-mode batch norm as y = x * scale + shift: scale = gamma / sqrt(var + eps), shift = beta - mean * scale
+ * (gamma 1 and beta 0 when absent).
+ */
+export function batchNormEvalAffine(gamma: tf.Tensor | undefined, beta: tf.Tensor | undefined, mean: tf.Tensor,
+  variance: tf.Tensor, eps: number): [tf.Tensor, tf.Tensor] {
+  const inv = tf.rsqrt(tf.add(variance, eps));
+  const scale = gamma ? tf.mul(gamma, inv) : inv;
+  const shift = beta ? tf.sub(beta, tf.mul(mean, scale)) : tf.neg(tf.mul(mean, scale));
+  return [scale, shift];
 }
 
 /** Arguments of {@link LayerNorm}. */

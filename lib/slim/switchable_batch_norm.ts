@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Ctx, Module, registerModule } from '../nn/module';
-import { BatchNorm, batchNormForward } from '../nn/norm';
+import { BatchNorm, batchNormEvalAffine, batchNormForward } from '../nn/norm';
 import { ModuleList } from '../nn/sequential';
 import { DEFAULT_WIDTHS, normalizeWidths, sameWidth, slimChannels, widthOf } from './channels';
 import { assignFrom, buildQuietly, Slimmable } from './extract';
@@ -104,21 +104,22 @@ export class SwitchableBatchNorm extends Module implements Slimmable {
     const sink = (ctx as CalibrationCtx).bnStats;
     return tf.tidy(() => {
       const cut = (v: tf.Variable | undefined) => (v && v.shape[0] !== c ? tf.slice(v, [0], [c]) : v);
-      const gamma = cut(bn.weight), beta = cut(bn.bias);
       if (sink) {
+        const gamma = cut(bn.weight), beta = cut(bn.bias);
         const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
         const { mean, variance } = tf.moments(x, axes);
         sink.add(this, index, tf.keep(mean) as tf.Tensor1D, tf.keep(variance) as tf.Tensor1D, x.size / c);
         return batchNormForward(x, true, gamma, beta, undefined, undefined, this.eps, this.momentum);
       }
       if (ctx.training) {
+        const gamma = cut(bn.weight), beta = cut(bn.bias);
         // Only a width's own set learns running statistics; a borrowed set is normalised with batch statistics.
         return batchNormForward(x, true, gamma, beta, own ? bn.runningMean : undefined, own ? bn.runningVar : undefined,
           this.eps, this.momentum);
       }
-      const mean = cut(bn.runningMean)!, variance = cut(bn.runningVar)!;
-      const scale = gamma ? tf.mul(gamma, tf.rsqrt(tf.add(variance, this.eps))) : tf.rsqrt(tf.add(variance, this.eps));
-      const shift = beta ? tf.sub(beta, tf.mul(mean, scale)) : tf.neg(tf.mul(mean, scale));
+      // Inference: the (sliced) running statistics and affine parameters as one scale and shift, computed once per change.
+      const [scale, shift] = this.evalCache.get(`${index}:${c}`, [bn.weight, bn.bias, bn.runningMean, bn.runningVar],
+        () => batchNormEvalAffine(cut(bn.weight), cut(bn.bias), cut(bn.runningMean)!, cut(bn.runningVar)!, this.eps));
       return tf.add(tf.mul(x, scale), shift);
     });
   }

@@ -75,6 +75,8 @@ for (const c of cases) {
     }
     tf.dispose([y, dx, x, r, ...bufferCopies.map(([, v]) => v)]);
     if (mask) mask.dispose();
+    // Eval mode keeps derived tensors (batch norm's scale and shift) for the next call: released here.
+    m.clearEvalCache();
     assert.equal(tf.memory().numTensors, before, `${c.name}: ${tf.memory().numTensors - before} tensors left over`);
     m.dispose();
   });

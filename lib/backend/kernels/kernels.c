@@ -1634,3 +1634,57 @@ void softmax_backward(const float* y, const float* dy, float* dx, int R, int C) 
     for (; c < C; c++) o[c] = yr[c] * (dr[c] - s);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// atan2(y, x) elementwise (tfjs's Atan2 of same-shape float32 tensors). The angle of t = min(|y|, |x|) / max(|y|, |x|)
+// in [0, 1] by Cephes' atanf (above tan(pi/8) reduced by pi/4, then an odd degree-9 polynomial; a few ulp), then
+// placed in its octant: pi/2 - a when |y| > |x|, pi - a when x is negative (or -0), the sign of y (signed zeros as
+// atan2). atan2(0, 0) = 0; both infinite gives NaN (std::atan2: a multiple of pi/4).
+// ---------------------------------------------------------------------------------------------
+
+static inline float atan01_f(float t) {
+  const int big = t > 0.41421356f;
+  const float r = big ? (t - 1.f) / (t + 1.f) : t;
+  const float z = r * r;
+  const float p = (((8.05374449538e-2f * z - 1.38776856032e-1f) * z + 1.99777106478e-1f) * z - 3.33329491539e-1f) * z;
+  return (big ? 0.78539816f : 0.f) + (p * r + r);
+}
+
+static inline v128_t atan01_v(v128_t t) {
+  const v128_t one = wasm_f32x4_splat(1.f);
+  const v128_t big = wasm_f32x4_gt(t, wasm_f32x4_splat(0.41421356f));
+  const v128_t r = wasm_v128_bitselect(wasm_f32x4_div(wasm_f32x4_sub(t, one), wasm_f32x4_add(t, one)), t, big);
+  const v128_t z = wasm_f32x4_mul(r, r);
+  v128_t p = wasm_f32x4_splat(8.05374449538e-2f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, z), wasm_f32x4_splat(-1.38776856032e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, z), wasm_f32x4_splat(1.99777106478e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, z), wasm_f32x4_splat(-3.33329491539e-1f));
+  p = wasm_f32x4_mul(p, z);
+  return wasm_f32x4_add(wasm_v128_and(big, wasm_f32x4_splat(0.78539816f)), wasm_f32x4_add(wasm_f32x4_mul(p, r), r));
+}
+
+EXPORT(atan2_forward)
+void atan2_forward(const float* y, const float* x, float* out, int n) {
+  const v128_t sign = wasm_i32x4_splat((int)0x80000000);
+  const v128_t halfPi = wasm_f32x4_splat(1.57079633f), pi = wasm_f32x4_splat(3.14159265f), zero = wasm_f32x4_splat(0.f);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t vy = wasm_v128_load(y + i), vx = wasm_v128_load(x + i);
+    const v128_t ay = wasm_f32x4_abs(vy), ax = wasm_f32x4_abs(vx);
+    const v128_t mx = wasm_f32x4_max(ay, ax), mn = wasm_f32x4_min(ay, ax);
+    const v128_t t = wasm_v128_bitselect(zero, wasm_f32x4_div(mn, mx), wasm_f32x4_eq(mx, zero));
+    v128_t a = atan01_v(t);
+    a = wasm_v128_bitselect(wasm_f32x4_sub(halfPi, a), a, wasm_f32x4_gt(ay, ax));
+    const v128_t xNeg = wasm_i32x4_lt(vx, wasm_i32x4_splat(0));  // sign bit of x, -0 included
+    a = wasm_v128_bitselect(wasm_f32x4_sub(pi, a), a, xNeg);
+    wasm_v128_store(out + i, wasm_v128_or(a, wasm_v128_and(vy, sign)));
+  }
+  for (; i < n; i++) {
+    const float ay = y[i] < 0 ? -y[i] : y[i], ax = x[i] < 0 ? -x[i] : x[i];
+    const float mx = ay > ax ? ay : ax, mn = ay > ax ? ax : ay;
+    float a = atan01_f(mx == 0.f ? 0.f : mn / mx);
+    if (ay > ax) a = 1.57079633f - a;
+    if (__builtin_signbit(x[i])) a = 3.14159265f - a;
+    out[i] = __builtin_signbit(y[i]) ? -a : a;
+  }
+}
