@@ -9,7 +9,7 @@ import * as path from 'path';
 import { benchMetrics } from './metrics';
 
 interface Side {
-  params: number; msPerStep: number; inferMs: number; peakRssMb: number; tensorsBefore?: number; tensorsAfter?: number; profile?: unknown;
+  params: number; msPerStep: number; inferMs: number; inferForwardMs?: number; peakRssMb: number; tensorsBefore?: number; tensorsAfter?: number; profile?: unknown;
 }
 interface Gemm { gemm: { m: number; n: number; k: number; gmacs: number }[]; variant?: string }
 
@@ -69,7 +69,7 @@ function main(): void {
   const inferRuns = quick ? 5 : 20;
   const rows: Record<string, unknown>[] = [];
   const table: string[][] = [['model', 'input', 'params', 'torch ms/step', 'wasm ms/step', 'ratio', 'cpu ms/step',
-    'torch b1 ms', 'wasm b1 ms', 'b1 ratio', 'wasm RTF', 'torch RSS MB', 'wasm RSS MB', 'tensors before/after']];
+    'torch b1 ms', 'wasm b1 ms', 'b1 ratio', 'wasm b1 forward ms', 'wasm RTF', 'torch RSS MB', 'wasm RSS MB', 'tensors before/after']];
   const t0 = Date.now();
   for (const m of MODELS.filter((x) => !only || only.includes(x.model))) {
     const common = ['--model', m.model, '--batch', String(m.batch), '--length', String(m.length)];
@@ -90,7 +90,8 @@ function main(): void {
       process.stderr.write('\n');
     }
     const torch = { ...torchRounds[0], msPerStep: median(torchRounds.map((t) => t.msPerStep)), inferMs: median(torchRounds.map((t) => t.inferMs)) };
-    const wasm = { ...wasmRounds[0], msPerStep: median(wasmRounds.map((t) => t.msPerStep)), inferMs: median(wasmRounds.map((t) => t.inferMs)) };
+    const wasm = { ...wasmRounds[0], msPerStep: median(wasmRounds.map((t) => t.msPerStep)), inferMs: median(wasmRounds.map((t) => t.inferMs)),
+      inferForwardMs: median(wasmRounds.map((t) => t.inferForwardMs ?? NaN)) };
     const stepRatios = wasmRounds.map((w, i) => w.msPerStep / torchRounds[i].msPerStep);
     const inferRatios = wasmRounds.map((w, i) => w.inferMs / torchRounds[i].inferMs);
     // The pure-JS backend is two to three orders of magnitude slower: one timed step as a reference, on the
@@ -106,7 +107,8 @@ function main(): void {
     // Real-time factor of batch-1 inference: processing time over the audio's duration (below 1: faster than real time).
     const rtf = wasm.inferMs / 1000 / m.seconds, torchRtf = torch.inferMs / 1000 / m.seconds;
     rows.push({ model: m.model, backend: 'wasm', msPerStep: wasm.msPerStep, torchMsPerStep: torch.msPerStep, ratio,
-      params: wasm.params, batch: m.batch, length: m.length, input: m.input, inferMs: wasm.inferMs, torchInferMs: torch.inferMs,
+      params: wasm.params, batch: m.batch, length: m.length, input: m.input, inferMs: wasm.inferMs, inferForwardMs: wasm.inferForwardMs,
+      torchInferMs: torch.inferMs,
       inferRatio, seconds: m.seconds, rtf, torchRtf, rounds, ratioRange: range(stepRatios), inferRatioRange: range(inferRatios),
       peakRssMb: wasm.peakRssMb, torchPeakRssMb: torch.peakRssMb, tensorsBefore: wasm.tensorsBefore, tensorsAfter: wasm.tensorsAfter, steps,
       ...(wasm.profile ? { profile: wasm.profile } : {}) });
@@ -117,7 +119,7 @@ function main(): void {
     const span = (v: number[]) => (v.length > 1 ? ` [${fmt(Math.min(...v), 2)}-${fmt(Math.max(...v), 2)}]` : '');
     table.push([m.model, m.input, String(wasm.params), fmt(torch.msPerStep), fmt(wasm.msPerStep), `${fmt(ratio, 2)}x${span(stepRatios)}`,
       cpu ? `${fmt(cpu.msPerStep, 0)} (${fmt(cpu.msPerStep / torch.msPerStep, 0)}x)` : '-', fmt(torch.inferMs, 2), fmt(wasm.inferMs, 2),
-      `${fmt(inferRatio, 2)}x${span(inferRatios)}`, fmt(rtf, 3),
+      `${fmt(inferRatio, 2)}x${span(inferRatios)}`, fmt(wasm.inferForwardMs, 2), fmt(rtf, 3),
       fmt(torch.peakRssMb, 0), fmt(wasm.peakRssMb, 0), `${wasm.tensorsBefore}/${wasm.tensorsAfter}`]);
   }
   if (!before && (!only || only.includes('gemm'))) {
@@ -129,7 +131,7 @@ function main(): void {
       const shape = `${w.m}x${w.n}x${w.k}`;
       rows.push({ model: `gemm ${shape}`, backend: 'wasm', gmacs: w.gmacs, torchGmacs: t.gmacs, ratio: t.gmacs / w.gmacs, variant: wg.variant });
       table.push([`gemm ${shape}`, 'M x N x K', '-', `${fmt(t.gmacs)} GMAC/s`, `${fmt(w.gmacs)} GMAC/s`, `${fmt(t.gmacs / w.gmacs, 2)}x`,
-        '-', '-', '-', '-', '-', '-', '-', '-']);
+        '-', '-', '-', '-', '-', '-', '-', '-', '-']);
     });
   }
   const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
@@ -137,7 +139,7 @@ function main(): void {
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
   console.log(lines.join('\n'));
   console.log(`PyTorch 1 thread; slimspeech on wasm (SIMD, 1 thread${before ? ', tfjs\'s own kernels: --before' : ''}); medians of ${steps} steps after ${warmup} warm-up${rounds > 1 ? `, ${rounds} alternating rounds (median ratio [range])` : ''}; ` +
-    `Adam; b1: batch-1 inference (eval mode, median of ${inferRuns}); ratios are wasm over PyTorch (time; for gemm rows, PyTorch's ` +
+    `Adam; b1: batch-1 inference (eval mode, median of ${inferRuns}; wasm through nn.InferenceRunner, forward alone in its own column); ratios are wasm over PyTorch (time; for gemm rows, PyTorch's ` +
     `rate over wasm's); RTF: batch-1 time over the audio's duration; ${((Date.now() - t0) / 1000).toFixed(0)} s in all`);
   const out = path.join(root, 'bench', before ? 'results-before.json' : 'results.json');
   // --models re-runs a subset: its rows replace theirs, the other models' rows stay.

@@ -97,7 +97,10 @@ async function main(): Promise<void> {
   const tensorsAfter = tf.memory().numTensors;
   times.sort((a, b) => a - b);
   const median = times.length % 2 ? times[times.length >> 1] : (times[times.length / 2 - 1] + times[times.length / 2]) / 2;
-  const inf = await latency({ module: model, input: input1 }, { warmup: Number(arg('infer-warmup', '20')), runs: Number(arg('infer-runs', '20')) });
+  // Batch-1 inference as deployed (the replayed plan of nn.InferenceRunner), and model.forward itself for reference.
+  const inferOpts = { warmup: Number(arg('infer-warmup', '20')), runs: Number(arg('infer-runs', '20')) };
+  const inf = await latency({ module: model, input: input1 }, inferOpts);
+  const infForward = await latency({ module: model, input: input1 }, { ...inferOpts, plan: false });
   const profile = process.argv.includes('--profile')
     ? { train: await profileKernels(() => { step(); }), infer: await profileKernels(() => {
       const out = model.forward(input1, { training: false });
@@ -112,7 +115,7 @@ async function main(): Promise<void> {
     }
   }
   console.log(JSON.stringify({ model: name, backend: backend.name, params: model.numParams(), msPerStep: median,
-    inferMs: inf.medianMs, steps, peakRssMb: process.resourceUsage().maxRSS / 1024, tensorsBefore, tensorsAfter, loss: last, profile }));
+    inferMs: inf.medianMs, inferForwardMs: infForward.medianMs, steps, peakRssMb: process.resourceUsage().maxRSS / 1024, tensorsBefore, tensorsAfter, loss: last, profile }));
 }
 
 main().catch((e) => {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Ctx, Module } from '../nn/module';
+import { InferenceRunner } from '../nn/inference';
 
 /** Options of {@link latency}. */
 export interface LatencyOptions {
@@ -7,6 +8,11 @@ export interface LatencyOptions {
   warmup?: number;
   /** Timed runs. Default 20. */
   runs?: number;
+  /**
+   * For a module target: time its replayed inference plan (nn.InferenceRunner, what a deployment would run; the same
+   * outputs as forward, without tfjs's per-op bookkeeping) rather than `forward`. Default true.
+   */
+  plan?: boolean;
 }
 
 /** Result of {@link latency}, in milliseconds. */
@@ -31,7 +37,8 @@ function summarise(times: number[]): LatencyResult {
 /**
  * Wall-clock latency: the median of `runs` timed calls after `warmup` untimed ones. `target` is either a
  * function (its returned tensors are read back, so asynchronous backends finish, then disposed) or a
- * module with an input (one evaluation-mode forward per run, `ctx` to add e.g. a width).
+ * module with an input (one evaluation-mode pass per run, `ctx` to add e.g. a width; by default through an
+ * nn.InferenceRunner, whose first call, a warm-up one, traces the pass: `plan: false` times `forward` itself).
  */
 export async function latency(
   target: (() => tf.TensorContainer | Promise<tf.TensorContainer>) | { module: Module; input: tf.Tensor; ctx?: Ctx },
@@ -40,9 +47,12 @@ export async function latency(
   const warmup = opts.warmup ?? 3;
   const runs = opts.runs ?? 20;
   if (!(runs >= 1)) throw new Error(`latency: runs must be >= 1, got ${runs}`);
+  const runner = typeof target !== 'function' && (opts.plan ?? true) ? new InferenceRunner(target.module, target.ctx) : undefined;
   const fn = typeof target === 'function'
     ? target
-    : () => target.module.forward(target.input, { training: false, ...(target.ctx ?? {}) });
+    : runner
+      ? () => runner.run(target.input)
+      : () => target.module.forward(target.input, { training: false, ...(target.ctx ?? {}) });
   const once = async (): Promise<number> => {
     const t0 = performance.now();
     const out = await fn();
@@ -60,8 +70,12 @@ export async function latency(
     tf.dispose(tensors.filter((t) => t !== input));
     return dt;
   };
-  for (let i = 0; i < warmup; i++) await once();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) times.push(await once());
-  return summarise(times);
+  try {
+    for (let i = 0; i < warmup; i++) await once();
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) times.push(await once());
+    return summarise(times);
+  } finally {
+    runner?.dispose();
+  }
 }

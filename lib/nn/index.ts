@@ -15,3 +15,4 @@ export * from './serialize';
 export * from './export_layers';
 export * from './ops';
 export * from './eval_cache';
+export * from './inference';
