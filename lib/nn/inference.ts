@@ -39,7 +39,8 @@ class Untraceable extends Error {}
  *
  * A plan is rebuilt when any parameter or buffer of the module (or another variable the pass read) has changed: every
  * optimizer step, running-statistics update or `loadStateDict` assigns new data, so a runner stays valid across training
- * and batch-norm recalibration. Passes it cannot replay faithfully run `forward` instead, with the
+ * and batch-norm recalibration. Until then a plan holds a reference to the data it traced with (the parameters as they
+ * were, and any constants of the pass): `dispose()` releases it. Passes it cannot replay faithfully run `forward` instead, with the
  * reason in `fallbackReason`: a forward that reads tensor data on the host (its control flow could depend on it), one
  * whose two runs on the same input differ (randomness in eval mode), an output that is not a kernel's, or a backend
  * other than wasm (the native backends already run whole ops in C++). Under a gradient tape it calls `forward` too.
