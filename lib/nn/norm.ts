@@ -82,9 +82,12 @@ export class BatchNorm extends Module {
       return batchNormForward(x, true, this.weight, this.bias, this.runningMean, this.runningVar, this.eps, this.momentum);
     }
     // Inference: the running statistics and the affine parameters as one scale and shift, computed once per change.
-    const [scale, shift] = this.evalCache.get('affine', [this.weight, this.bias, this.runningMean, this.runningVar],
-      () => batchNormEvalAffine(this.weight, this.bias, this.runningMean!, this.runningVar!, this.eps));
-    return tf.tidy(() => tf.add(tf.mul(x, scale), shift));
+    // (In a tidy: with the cache off or under a gradient tape they are computed afresh, and disposed here.)
+    return tf.tidy(() => {
+      const [scale, shift] = this.evalCache.get('affine', [this.weight, this.bias, this.runningMean, this.runningVar],
+        () => batchNormEvalAffine(this.weight, this.bias, this.runningMean!, this.runningVar!, this.eps));
+      return tf.add(tf.mul(x, scale), shift);
+    });
   }
 
   getConfig(): Record<string, unknown> {

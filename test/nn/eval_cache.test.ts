@@ -94,6 +94,16 @@ test('SwitchableBatchNorm eval: one cache entry per width, each equal to the unc
   sbn.dispose();
 });
 
+test('with the cache off (or under a tape) an eval-mode batch norm leaves no tensor behind', () => {
+  const bn = randomBn(3);
+  const x = tf.randomNormal([2, 3]);
+  const base = tf.memory().numTensors;
+  uncached(() => tf.dispose(bn.forward(x, { training: false })));
+  assert.equal(tf.memory().numTensors, base);
+  tf.dispose([x]);
+  bn.dispose();
+});
+
 test('the cache holds a fixed number of tensors: repeated eval calls add none, clearEvalCache and dispose release them', () => {
   const model = new (class extends Module {
     readonly a = this.addModule('a', randomBn(5));
