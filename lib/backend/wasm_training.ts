@@ -372,8 +372,8 @@ function makeAdd(fallback: tf.KernelFunc) {
 }
 
 /**
- * atan2 of same-shape float32 tensors by a SIMD kernel (tfjs's wasm Atan2 takes about 0.2 us per element: 15 ms of a
- * DCCRN's 100-frame batch-1 pass); broadcasting and other dtypes go to tfjs's kernel.
+ * atan2 of same-shape float32 tensors by a SIMD kernel (tfjs's wasm Atan2 took 9.6 ms of a DCCRN
+ * student's training step and 2.3 ms of its batch-1 pass); broadcasting and other dtypes go to tfjs's kernel.
  */
 function makeAtan2(fallback: tf.KernelFunc) {
   return (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {

@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 /**
- * Tensors derived from a module's parameters and buffers alone (batch norm's eval-mode scale and shift, a convolution
- * with batch norm folded into it), computed on the first eval call and reused until one of the tensors they were
+ * Tensors derived from a module's parameters and buffers alone (batch norm's eval-mode scale and shift), computed on the first eval call and reused until one of the tensors they were
  * derived from changes. A change is seen through the tensor's data: `Variable.assign` (every optimizer step, every
  * running-statistics update, `loadStateDict`) gives a variable new data, which invalidates what was derived from it.
  *
@@ -16,8 +15,9 @@ export class EvalCache {
 
   /**
    * The tensors `compute` derives from `deps` under `key`: cached ones while every dep holds the data it held when
-   * they were computed, else `compute()` run now (and cached when no tape records). `compute` runs in its own tidy
-   * scope; the returned tensors belong to the cache (do not dispose them).
+   * they were computed, else `compute()` run now. When it caches, `compute` runs in its own tidy scope and the returned
+   * tensors belong to the cache (do not dispose them); with the cache off or under a tape they are plain results of
+   * `compute`, so call `get` inside the caller's tidy.
    */
   get(key: string, deps: (tf.Tensor | undefined)[], compute: () => tf.Tensor[]): tf.Tensor[] {
     if (!evalCacheEnabled() || tf.engine().state.gradientDepth > 0) return compute();
