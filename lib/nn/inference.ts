@@ -5,14 +5,18 @@ type TensorInfo = tf.TensorInfo;
 type Engine = ReturnType<typeof tf.engine>;
 type Ref = { kind: 'slot'; i: number } | { kind: 'input' } | { kind: 'const'; c: number };
 
-interface Step {
+/** A kernel call of the traced pass: which tensors it reads, the slots its outputs go to. */
+interface Traced {
   kernel: tf.KernelConfig;
   /** Inputs as the op passed them: an array (Concat, AddN, ...) or named. */
   inputs: Ref[] | Record<string, Ref>;
   attrs: tf.NamedAttrMap | undefined;
-  /** Slot of each output; -1 for outputs nothing reads (disposed at once). */
+  /** Slot of each output. */
   out: number[];
-  /** Slots whose last reader is this step: released after it. */
+}
+
+interface Step extends Traced {
+  /** Slots whose last reader is this step: released after it. -1 in `out`: nothing reads it (disposed at once). */
   free: number[];
 }
 
@@ -20,11 +24,22 @@ interface Plan {
   steps: Step[];
   slots: number;
   output: number;
-  /** Tensors from outside the pass (parameters, cached derived tensors, constants), held by a backend reference. */
+  /** Tensors from outside the pass (parameters, cached derived tensors, folded constants), held by a backend reference. */
   consts: TensorInfo[];
   /** The module's variables (and any other the pass read) and the data they held when traced: a new value retraces. */
   vars: { v: tf.Variable; dataId: unknown }[];
   backend: tf.KernelBackend;
+}
+
+/** Options of {@link InferenceRunner}. */
+export interface InferenceRunnerOptions {
+  /**
+   * Fold per-channel scales and shifts (eval-mode batch norm, a convolution's own bias) and a following ReLU into the
+   * convolution they follow, as one fused kernel with precomputed weights: fewer passes over memory, outputs equal to
+   * `forward`'s within 1e-5 (relative and absolute; checked when traced, the exact plan kept otherwise). `false`: the
+   * plan runs forward's own kernels and gives its outputs bit for bit. Default true.
+   */
+  fold?: boolean;
 }
 
 /** Why a module's forward cannot be replayed as a plan (the runner then calls `forward`). */
@@ -34,16 +49,24 @@ class Untraceable extends Error {}
  * Batch-1 (or any fixed-shape) inference without tfjs's per-op bookkeeping: the module's eval-mode forward is traced
  * once per input shape into the list of kernels it runs (their attributes, which tensor each reads), then replayed by
  * calling those kernels directly on the backend: no Tensor objects, scopes, tape checks or profiler hooks in between,
- * and each intermediate released right after its last reader. The outputs are those of `forward` bit for bit (the same
- * kernels on the same data in the same order), which the runner checks when it traces.
+ * and each intermediate released right after its last reader. When traced, the plan is simplified:
+ * - kernels that read only constants (a Conv1d's reshaped weights, a complex convolution's assembled weight matrix,
+ *   any weight transpose) are computed once, at the trace, and their outputs held as constants;
+ * - with `fold` (the default), a convolution followed by per-channel multiplies and adds (eval-mode batch norm, its
+ *   own bias) and optionally a ReLU becomes one fused convolution with the scales and shifts folded into its weights
+ *   and bias.
+ * Constant kernels give the same bits; folding changes rounding only, so the runner checks what it traced: the plan
+ * without folding must equal `forward` bit for bit, the folded one within 1e-5 (else the exact plan is kept and
+ * `foldRejected` says why).
  *
  * A plan is rebuilt when any parameter or buffer of the module (or another variable the pass read) has changed: every
  * optimizer step, running-statistics update or `loadStateDict` assigns new data, so a runner stays valid across training
  * and batch-norm recalibration. Until then a plan holds a reference to the data it traced with (the parameters as they
- * were, and any constants of the pass): `dispose()` releases it. Passes it cannot replay faithfully run `forward` instead, with the
- * reason in `fallbackReason`: a forward that reads tensor data on the host (its control flow could depend on it), one
- * whose two runs on the same input differ (randomness in eval mode), an output that is not a kernel's, or a backend
- * other than wasm (the native backends already run whole ops in C++). Under a gradient tape it calls `forward` too.
+ * were, and the constants it derived from them): `dispose()` releases it. Passes it cannot replay faithfully run
+ * `forward` instead, with the reason in `fallbackReason`: a forward that reads tensor data on the host (its control flow
+ * could depend on it), one whose two runs on the same input differ (randomness in eval mode), an output that is not a
+ * kernel's, or a backend other than wasm (the native backends already run whole ops in C++). Under a gradient tape it
+ * calls `forward` too.
  *
  * ```ts
  * const infer = new ss.nn.InferenceRunner(model);
@@ -54,11 +77,18 @@ class Untraceable extends Error {}
 export class InferenceRunner {
   private readonly plans = new Map<string, Plan>();
   private unsupported?: string;
+  private readonly fold: boolean;
   /** Traces made so far (one per input shape, plus one after each parameter change). */
   traces = 0;
+  /** Of the last trace: kernels computed once as constants, and convolutions with their epilogue folded in. */
+  lastTrace = { steps: 0, constantKernels: 0, folded: 0 };
+  /** Why the last trace kept its exact plan instead of the folded one, if it did. */
+  foldRejected?: string;
 
   /** `ctx` is merged into every call's context (`training` is always false), e.g. `{ width: 0.5 }`. */
-  constructor(readonly module: Module, private readonly ctx: Partial<Ctx> = {}) {}
+  constructor(readonly module: Module, private readonly ctx: Partial<Ctx> = {}, opts: InferenceRunnerOptions = {}) {
+    this.fold = opts.fold ?? true;
+  }
 
   /** Why this runner calls `forward` instead of a plan, or undefined while it replays plans. */
   get fallbackReason(): string | undefined {
@@ -99,6 +129,7 @@ export class InferenceRunner {
   /** Runs forward while recording its kernels; returns its output and, when it replays faithfully, the plan. */
   private trace(x: tf.Tensor): { output: tf.Tensor; plan?: Plan } {
     this.traces++;
+    this.foldRejected = undefined;
     // A plain pass first: it fills the module's caches (EvalCache), so the traced pass reads their tensors instead of
     // recording their computation, and the two passes' outputs show whether forward is deterministic.
     const first = this.forward(x);
@@ -112,8 +143,9 @@ export class InferenceRunner {
     const constOf = new Map<tf.Tensor, number>();
     const consts: tf.Tensor[] = [];
     const constInfos: TensorInfo[] = [];
-    const raw: { kernel: tf.KernelConfig; inputs: Ref[] | Record<string, Ref>; attrs?: tf.NamedAttrMap; outs: tf.Tensor[] }[] = [];
-    let slots = 0;
+    const raw: Traced[] = [];
+    const slotShape: number[][] = [];
+    let constantKernels = 0;
     let depth = 0;
     let problem: string | undefined;
     const refOf = (t: tf.Tensor): Ref => {
@@ -149,8 +181,19 @@ export class InferenceRunner {
             ? (inputs as tf.Tensor[]).map(refOf)
             : Object.fromEntries(Object.entries(inputs).filter(([, t]) => t != null).map(([k, t]) => [k, refOf(t as tf.Tensor)]));
           const outs = Array.isArray(out) ? out : [out];
-          for (const t of outs) slotOf.set(t, slots++);
-          raw.push({ kernel, inputs: ins, attrs: attrs ? { ...attrs } : attrs, outs });
+          if ((Object.values(ins) as Ref[]).every((r) => r.kind === 'const')) {
+            // Reads nothing that changes between calls (weights, constants): its outputs are constants of the plan.
+            // (A random kernel among them would make the two traced passes differ, which the check below catches.)
+            for (const t of outs) refOf(t);
+            constantKernels++;
+          } else {
+            const slots = outs.map((t) => {
+              slotOf.set(t, slotShape.length);
+              slotShape.push(t.shape);
+              return slotShape.length - 1;
+            });
+            raw.push({ kernel, inputs: ins, attrs: attrs ? { ...attrs } : attrs, out: slots });
+          }
         }
         return out;
       } finally {
@@ -172,29 +215,12 @@ export class InferenceRunner {
       if (problem) throw new Untraceable(problem);
       const outSlot = slotOf.get(output);
       if (outSlot === undefined) throw new Untraceable('the output is not produced by a kernel of the pass');
-      // Build the plan: hold every outside tensor by a backend reference, then work out when each slot dies.
       // Every parameter and buffer of the module, read or not: a pass may read tensors derived from them (batch norm's
       // cached scale and shift), so a new running variance alone must retrace too.
       const watched = new Set<tf.Variable>([...this.module.namedParameters(), ...this.module.namedBuffers()].map(([, v]) => v));
       for (const t of consts) if (t instanceof tf.Variable) watched.add(t);
       const vars = [...watched].map((v) => ({ v, dataId: v.dataId }));
-      const last = new Array<number>(slots).fill(-1);
-      raw.forEach((st, i) => {
-        for (const r of Object.values(st.inputs) as Ref[]) if (r.kind === 'slot') last[r.i] = i;
-      });
-      last[outSlot] = raw.length;
-      const steps: Step[] = raw.map((st, i) => ({
-        kernel: st.kernel, inputs: st.inputs, attrs: st.attrs,
-        out: st.outs.map((t) => {
-          const s = slotOf.get(t)!;
-          return last[s] === -1 ? -1 : s;
-        }),
-        free: [],
-      }));
-      last.forEach((i, s) => {
-        if (i >= 0 && i < raw.length) steps[i].free.push(s);
-      });
-      plan = { steps, slots, output: outSlot, consts: constInfos, vars, backend };
+      plan = { steps: schedule(raw, slotShape.length, outSlot), slots: slotShape.length, output: outSlot, consts: constInfos, vars, backend };
     } catch (e) {
       for (const c of constInfos) backend.disposeData(c.dataId);
       if (!(e instanceof Untraceable)) {
@@ -215,20 +241,171 @@ export class InferenceRunner {
     }
     // The plan must give forward's output bit for bit, and forward must give it twice (no randomness in eval).
     const again = first;
-    const replayed = tf.engine().makeTensorFromTensorInfo(replay(plan, x));
-    const a = output!.dataSync(), b = again.dataSync(), c = replayed.dataSync();
+    const a = output!.dataSync(), b = again.dataSync(), c = replayData(plan, x);
     const same = (p: ArrayLike<number>, q: ArrayLike<number>) => p.length === q.length && Array.prototype.every.call(p,
       (v: number, i: number) => Object.is(v, q[i]) || (Number.isNaN(v) && Number.isNaN(q[i])));
     drop(again);
-    replayed.dispose();
     if (!same(a, b)) this.unsupported = 'two eval-mode forwards of the same input differ';
     else if (!same(a, c)) this.unsupported = 'the replayed pass differs from forward';
     if (this.unsupported) {
       release(plan);
       return { output: output! };
     }
+    this.lastTrace = { steps: raw.length, constantKernels, folded: 0 };
+    if (this.fold) {
+      const fused = foldConvEpilogues(raw, slotShape, plan.output, plan.consts, backend);
+      if (fused.folded > 0) {
+        const folded: Plan = { ...plan, steps: schedule(fused.steps, plan.slots, plan.output) };
+        const f = replayData(folded, x);
+        const worst = Array.prototype.findIndex.call(a, (v: number, i: number) => !(Math.abs(f[i] - v) <= 1e-5 + 1e-5 * Math.abs(v)));
+        if (worst < 0) {
+          plan = folded;
+          this.lastTrace = { steps: fused.steps.length, constantKernels, folded: fused.folded };
+        } else {
+          this.foldRejected = `folded output ${f[worst]} against forward's ${a[worst]} at element ${worst}`;
+        }
+      }
+    }
+    pruneConsts(plan);
     return { output: output!, plan };
   }
+}
+
+/** Assigns each slot's release to its last reader (the output slot is never released). */
+function schedule(traced: Traced[], slots: number, outSlot: number): Step[] {
+  const last = new Array<number>(slots).fill(-1);
+  traced.forEach((st, i) => {
+    for (const r of Object.values(st.inputs) as Ref[]) if (r.kind === 'slot') last[r.i] = i;
+  });
+  last[outSlot] = traced.length;
+  const steps: Step[] = traced.map((st) => ({ ...st, out: st.out.map((s) => (last[s] === -1 ? -1 : s)), free: [] }));
+  last.forEach((i, s) => {
+    if (i >= 0 && i < traced.length) steps[i].free.push(s);
+  });
+  return steps;
+}
+
+const CONVS: Record<string, string> = {
+  Conv2D: 'FusedConv2D', FusedConv2D: 'FusedConv2D', DepthwiseConv2dNative: 'FusedDepthwiseConv2D',
+  FusedDepthwiseConv2D: 'FusedDepthwiseConv2D',
+};
+
+/**
+ * Folds into each NHWC convolution with constant weights the chain of per-channel affine kernels that alone read its
+ * output: multiplies and adds by constants of [C] (or [1, ..., C]), a shape change that keeps the channel axis last,
+ * and a final ReLU. y = conv(x, W) * a + b becomes conv(x, W * a) + b, one fused kernel with bias and activation.
+ */
+function foldConvEpilogues(traced: Traced[], slotShape: number[][], outSlot: number, consts: TensorInfo[],
+  backend: tf.KernelBackend): { steps: Traced[]; folded: number } {
+  const readers = new Array<number[]>(slotShape.length);
+  traced.forEach((st, i) => {
+    for (const r of Object.values(st.inputs) as Ref[]) if (r.kind === 'slot') (readers[r.i] ??= []).push(i);
+  });
+  const sole = (slot: number) => (slot !== outSlot && readers[slot]?.length === 1 ? readers[slot][0] : -1);
+  const constOf = (r: Ref | undefined) => (r?.kind === 'const' ? r.c : -1);
+  const read = (c: number) => backend.readSync(consts[c].dataId) as Float32Array;
+  const addConst = (data: Float32Array, shape: number[]): Ref => {
+    const t = tf.tensor(data, shape, 'float32');
+    (backend as unknown as { incRef(d: unknown): void }).incRef(t.dataId);
+    consts.push({ dataId: t.dataId, shape, dtype: 'float32' });
+    t.dispose();
+    return { kind: 'const', c: consts.length - 1 };
+  };
+  const removed = new Set<number>();
+  const out: Traced[] = traced.map((st) => ({ ...st }));
+  let folded = 0;
+  traced.forEach((st, i) => {
+    const fusedName = CONVS[st.kernel.kernelName];
+    if (!fusedName || Array.isArray(st.inputs)) return;
+    const { x, filter, bias, preluActivationWeights } = st.inputs;
+    const attrs = st.attrs ?? {};
+    const f = constOf(filter), b0 = bias ? constOf(bias) : -2;
+    if (!x || f < 0 || b0 === -1 || preluActivationWeights || (attrs.activation ?? 'linear') !== 'linear' ||
+        (attrs.dataFormat ?? 'NHWC') !== 'NHWC' || consts[f].dtype !== 'float32') return;
+    const fShape = consts[f].shape;
+    const C = fusedName === 'FusedDepthwiseConv2D' ? fShape[2] * fShape[3] : fShape[3];
+    const ops: { kind: 'mul' | 'add'; c: number }[] = [];
+    const chain: number[] = [];
+    let reshape = -1, relu = false, cur = st.out[0], end = cur;
+    for (let j = sole(cur); j >= 0 && !relu; j = sole(cur)) {
+      const sj = traced[j], name = sj.kernel.kernelName, next = sj.out[0];
+      if (name === 'Reshape' && reshape < 0 && slotShape[next].at(-1) === C) {
+        reshape = j;
+      } else if ((name === 'Multiply' || name === 'Add') && !Array.isArray(sj.inputs)) {
+        const { a, b } = sj.inputs;
+        const k = a?.kind === 'slot' && a.i === cur ? constOf(b) : b?.kind === 'slot' && b.i === cur ? constOf(a) : -1;
+        const ks = k >= 0 ? consts[k].shape : [];
+        if (k < 0 || consts[k].dtype !== 'float32' || ks.at(-1) !== C || ks.slice(0, -1).some((d) => d !== 1) ||
+            ks.length > slotShape[cur].length || `${slotShape[next]}` !== `${slotShape[cur]}`) break;
+        ops.push({ kind: name === 'Multiply' ? 'mul' : 'add', c: k });
+      } else if (name === 'Relu') {
+        relu = true;
+      } else {
+        break;
+      }
+      chain.push(j);
+      cur = next;
+      if (name !== 'Reshape') end = cur;
+    }
+    // A shape change with nothing folded after it stays where it is.
+    if (reshape >= 0 && chain[chain.length - 1] === reshape) {
+      chain.pop();
+      reshape = -1;
+    }
+    if (!ops.length && !relu) return;
+    // The scale and shift per output channel, composed in order: y = conv * scale + shift.
+    const scale = new Float64Array(C).fill(1), shift = new Float64Array(C);
+    if (b0 >= 0) read(b0).forEach((v, c) => (shift[c] = v));
+    for (const op of ops) {
+      const k = read(op.c);
+      for (let c = 0; c < C; c++) {
+        if (op.kind === 'mul') {
+          scale[c] *= k[c];
+          shift[c] *= k[c];
+        } else {
+          shift[c] += k[c];
+        }
+      }
+    }
+    // Output channel of every filter element: the last axis (dense [KH, KW, Cin, Cout]), or the last two (depthwise
+    // [KH, KW, Cin, M], channel c * M + m): either way the flat index modulo C.
+    const w = read(f), w2 = new Float32Array(w.length);
+    for (let e = 0; e < w.length; e++) w2[e] = w[e] * scale[e % C];
+    for (const j of chain) if (j !== reshape) removed.add(j);
+    // With a shape change inside the chain, the fused convolution writes its own slot and the reshape moves the result
+    // to the chain's last slot; without one, the fused convolution writes that slot directly.
+    const convOut = reshape >= 0 ? st.out[0] : end;
+    out[i] = {
+      kernel: tf.getKernel(fusedName, tf.getBackend())!,
+      inputs: { x, filter: addConst(w2, fShape), bias: addConst(Float32Array.from(shift), [C]) },
+      attrs: { ...attrs, activation: relu ? 'relu' : 'linear' },
+      out: [convOut],
+    };
+    if (reshape >= 0) out[reshape] = { ...traced[reshape], inputs: { x: { kind: 'slot', i: st.out[0] } }, out: [end] };
+    folded++;
+  });
+  return { steps: out.filter((_, i) => !removed.has(i)), folded };
+}
+
+/** Releases the constants no step of the plan reads (a folded convolution's original weights) and renumbers the rest. */
+function pruneConsts(plan: Plan): void {
+  const used = new Set<number>();
+  for (const st of plan.steps) for (const r of Object.values(st.inputs) as Ref[]) if (r.kind === 'const') used.add(r.c);
+  const index = new Map<number, number>();
+  const kept: TensorInfo[] = [];
+  plan.consts.forEach((c, i) => {
+    if (used.has(i)) {
+      index.set(i, kept.length);
+      kept.push(c);
+    } else {
+      plan.backend.disposeData(c.dataId);
+    }
+  });
+  const map = (r: Ref): Ref => (r.kind === 'const' ? { kind: 'const', c: index.get(r.c)! } : r);
+  for (const st of plan.steps) {
+    st.inputs = Array.isArray(st.inputs) ? st.inputs.map(map) : Object.fromEntries(Object.entries(st.inputs).map(([k, r]) => [k, map(r)]));
+  }
+  plan.consts = kept;
 }
 
 function replay(plan: Plan, x: tf.Tensor): TensorInfo {
@@ -252,6 +429,14 @@ function replay(plan: Plan, x: tf.Tensor): TensorInfo {
     }
   }
   return slots[plan.output]!;
+}
+
+/** The plan's output for `x`, read to the host (the check at trace time). */
+function replayData(plan: Plan, x: tf.Tensor): Float32Array | Int32Array | Uint8Array {
+  const t = tf.engine().makeTensorFromTensorInfo(replay(plan, x));
+  const data = t.dataSync() as Float32Array | Int32Array | Uint8Array;
+  t.dispose();
+  return data;
 }
 
 function release(plan: Plan): void {

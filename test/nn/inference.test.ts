@@ -1,10 +1,11 @@
-// nn.InferenceRunner: the replayed kernel plan of a module's eval-mode pass gives forward's outputs bit for bit, follows
-// parameter changes, holds no tensors after dispose, and falls back to forward where a plan would not be faithful.
+// nn.InferenceRunner: the replayed kernel plan of a module's eval-mode pass gives forward's outputs bit for bit (without
+// folding; within 1e-5 with convolution epilogues folded), follows parameter changes, holds no tensors after dispose,
+// and falls back to forward where a plan would not be faithful.
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { setupBackend } from '../helpers';
-import { Ctx, InferenceRunner, manualSeed, Module } from '../../lib/nn';
+import { BatchNorm, Conv2d, Ctx, InferenceRunner, manualSeed, Module, Sequential } from '../../lib/nn';
 import { ConvTasNet, Crn, Dccrn, DCCRN_PRESETS, EcapaTdnn, slimDsCnn, slimKwt, Wav2Vec2Model } from '../../lib/models';
 
 before(async () => {
@@ -40,7 +41,7 @@ for (const [name, make, shape, ctx] of MODELS) {
     const model = make();
     const tensors0 = tf.memory().numTensors, ids0 = dataIds();
     const x = tf.randomNormal(shape), x2 = tf.randomNormal(shape);
-    const runner = new InferenceRunner(model, ctx);
+    const runner = new InferenceRunner(model, ctx, { fold: false });
     for (const [label, input] of [['traced call', x], ['replayed call', x], ['another input', x2]] as const) {
       const got = runner.run(input);
       const want = model.forward(input, { ...ctx, training: false });
@@ -58,10 +59,100 @@ for (const [name, make, shape, ctx] of MODELS) {
   });
 }
 
+/** Moves every batch norm's statistics and affine transform away from their initial values (which fold to nearly nothing). */
+function perturbNorms(model: Module): void {
+  for (const [, m] of model.namedModules()) {
+    if (!(m instanceof BatchNorm)) continue;
+    m.runningVar?.assign(tf.randomUniform(m.runningVar.shape, 0.2, 3));
+    m.runningMean?.assign(tf.randomNormal(m.runningMean.shape, 0, 0.5));
+    m.weight?.assign(tf.randomUniform(m.weight.shape, 0.5, 2));
+    m.bias?.assign(tf.randomNormal(m.bias.shape, 0, 0.3));
+  }
+}
+
+function maxExcess(got: tf.Tensor, want: tf.Tensor): number {
+  const g = got.dataSync(), w = want.dataSync();
+  let worst = 0;
+  w.forEach((v, i) => (worst = Math.max(worst, Math.abs(g[i] - v) / (1e-5 + 1e-5 * Math.abs(v)))));
+  return worst;
+}
+
+// Models with convolutions followed by batch norm and ReLU (DS-CNN, CRN), by their own bias (Conv-TasNet, ECAPA-TDNN's
+// convolutions then ReLU), and how many such convolutions each has at these sizes.
+const FOLDED: [string, () => Module, number[], number][] = [
+  ['KWS DS-CNN', () => slimDsCnn({ widths: [1] }), [1, 98, 40], 9],
+  ['CRN', () => new Crn(), [1, 4000], 3],
+  ['Conv-TasNet', () => new ConvTasNet(), [1, 4000], 35],
+  ['ECAPA-TDNN', () => new EcapaTdnn({ inputDim: 64, channels: 64 }), [1, 30, 64], 36],
+];
+
+for (const [name, make, shape, convs] of FOLDED) {
+  test(`${name}: folding convolution epilogues keeps the outputs within 1e-5 of forward's, and leaves nothing behind`, () => {
+    manualSeed(5);
+    const model = make();
+    perturbNorms(model);
+    const tensors0 = tf.memory().numTensors, ids0 = dataIds();
+    const x = tf.randomNormal(shape);
+    const runner = new InferenceRunner(model);
+    tf.dispose(runner.run(x)); // the trace returns forward's own output
+    assert.equal(runner.lastTrace.folded, convs, `${name}: convolutions folded`);
+    assert.equal(runner.foldRejected, undefined);
+    const got = runner.run(x), want = model.forward(x, { training: false });
+    assert.deepEqual(got.shape, want.shape);
+    const excess = maxExcess(got, want);
+    assert.ok(excess <= 1, `${name}: folded output off by ${excess.toFixed(2)} x the tolerance`);
+    tf.dispose([got, want, x]);
+    runner.dispose();
+    model.clearEvalCache();
+    assert.equal(tf.memory().numTensors, tensors0, `${name}: tensors left`);
+    assert.equal(dataIds(), ids0, `${name}: backend buffers left (folded weights, original weights)`);
+    model.dispose();
+  });
+}
+
+test('kernels that read only weights run once, at the trace: fewer steps, the same bits', () => {
+  manualSeed(6);
+  const model = new Dccrn(DCCRN_PRESETS.student);
+  const runner = new InferenceRunner(model, {}, { fold: false });
+  const x = tf.randomNormal([1, 4000]);
+  tf.dispose(runner.run(x));
+  // The complex convolutions assemble [[Wr, -Wi], [Wi, Wr]] from their weights on every forward.
+  assert.ok(runner.lastTrace.constantKernels >= 20, `constant kernels: ${runner.lastTrace.constantKernels}`);
+  const got = runner.run(x), want = model.forward(x, { training: false });
+  assertSame(got, want, 'with constant kernels precomputed');
+  tf.dispose([x, got, want]);
+  runner.dispose();
+  model.dispose();
+});
+
+test('a fold that would move the output by more than 1e-5 is rejected and the exact plan kept', () => {
+  manualSeed(7);
+  // A large running mean: conv(x) - mean cancels, so the folded bias (-mean * scale) rounds differently from the
+  // unfolded subtraction by far more than 1e-5 of the small result.
+  const model = new Sequential([new Conv2d({ inChannels: 4, outChannels: 8, kernelSize: 3, bias: false }),
+    new BatchNorm({ numFeatures: 8 })]);
+  const bn = model.layers[1] as BatchNorm;
+  const conv = model.layers[0] as Conv2d;
+  conv.weight.assign(tf.add(tf.mul(conv.weight, 1e-3), 300));
+  const x = tf.randomUniform([1, 6, 6, 4], 1, 1.001);
+  const y0 = model.forward(x, { training: false });
+  bn.runningMean!.assign(tf.add(tf.mean(y0, [0, 1, 2]), tf.randomNormal([8], 0, 1e-2)));
+  bn.runningVar!.assign(tf.fill([8], 1e-4));
+  const runner = new InferenceRunner(model);
+  tf.dispose(runner.run(x));
+  assert.match(runner.foldRejected ?? '', /folded output/);
+  assert.equal(runner.lastTrace.folded, 0);
+  const got = runner.run(x), want = model.forward(x, { training: false });
+  assertSame(got, want, 'the exact plan');
+  tf.dispose([x, y0, got, want]);
+  runner.dispose();
+  model.dispose();
+});
+
 test('a parameter change (an optimizer step assigns new data) retraces; a new input shape gets its own plan', () => {
   manualSeed(2);
   const model = new ConvTasNet();
-  const runner = new InferenceRunner(model);
+  const runner = new InferenceRunner(model, {}, { fold: false });
   const x = tf.randomNormal([1, 4000]);
   const before = runner.run(x);
   for (const v of model.parameters()) v.assign(tf.add(v, tf.mul(tf.randomNormal(v.shape), 0.05)));
@@ -81,7 +172,7 @@ test('a parameter change (an optimizer step assigns new data) retraces; a new in
 test('a change of batch-norm running statistics alone (recalibration) retraces, though the pass reads them cached', () => {
   manualSeed(4);
   const model = slimDsCnn({ widths: [1] });
-  const runner = new InferenceRunner(model);
+  const runner = new InferenceRunner(model, {}, { fold: false });
   const x = tf.randomNormal([1, 98, 40]);
   tf.dispose(runner.run(x));
   const [, rv] = model.namedBuffers().find(([n]) => n.endsWith('runningVar'))!;
