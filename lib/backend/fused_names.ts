@@ -9,6 +9,7 @@ export const FUSED = {
   batchNormGrad: 'SlimspeechBatchNormGrad', prelu: 'SlimspeechPReLU', preluGrad: 'SlimspeechPReLUGrad', adamStep: 'SlimspeechAdamStep',
   lstm: 'SlimspeechLstm', lstmGrad: 'SlimspeechLstmGrad', reluGrad: 'SlimspeechReluGrad',
   gelu: 'SlimspeechGelu', geluGrad: 'SlimspeechGeluGrad', softmaxGrad: 'SlimspeechSoftmaxGrad',
+  attention: 'SlimspeechAttention',
 } as const;
 
 /** True when the current backend has kernel `name`. */

@@ -59,6 +59,8 @@ export interface KernelExports {
   gelu_backward(x: number, dy: number, dx: number, n: number): void;
   softmax_backward(y: number, dy: number, dx: number, R: number, C: number): void;
   atan2_forward(y: number, x: number, out: number, n: number): void;
+  attention_forward(q: number, k: number, v: number, out: number, B: number, T: number, S: number, H: number, d: number,
+    scale: number, P: number, gemmScratch: number): void;
   concat_last(ptrs: number, widths: number, n: number, out: number, R: number): void;
   split_last(x: number, R: number, ptrs: number, widths: number, n: number): void;
   lstm_forward(xw: number, whh: number, hs: number, gates: number, cs: number, B: number, T: number, H: number, pre: number,

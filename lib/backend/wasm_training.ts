@@ -599,6 +599,24 @@ function lstmGrad({ inputs, backend }: KernelArgs): tf.TensorInfo[] {
   return [dxw, dwhh];
 }
 
+/**
+ * q [B, T, H*d], k and v [B, S, H*d] (attrs: heads, scale) -> softmax(scale * Q_h K_h^T) V_h per head, heads side by
+ * side [B, T, H*d]: multi-head attention's core in one call, for inference (no gradient).
+ */
+function attention({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const be = backend as WasmBackend, km = kernelModule(be);
+  const { q, k, v } = inputs;
+  const [B, T, E] = q.shape;
+  const S = k.shape[1];
+  const H = attrs!.heads as number;
+  const d = E / H;
+  const out = be.makeOutput([B, T, E], 'float32');
+  const P = km.scratchFloats(1, T * S + T);
+  const gs = km.scratchFloats(0, km.k.gemm_scratch_floats(Math.max(S, d)));
+  km.k.attention_forward(km.ptr(q), km.ptr(k), km.ptr(v), km.ptr(out), B, T, S, H, d, attrs!.scale as number, P, gs);
+  return out;
+}
+
 const disabled = new Set((typeof process !== 'undefined' && process.env?.SLIMSPEECH_WASM_DISABLE || '').split(',').filter(Boolean));
 
 function register(kernelName: string, kernelFunc: tf.KernelFunc): void {
@@ -646,6 +664,7 @@ export async function registerWasmTraining(): Promise<void> {
     register(FUSED.gelu, gelu as unknown as tf.KernelFunc);
     register(FUSED.softmaxGrad, softmaxGrad as unknown as tf.KernelFunc);
     register(FUSED.geluGrad, geluGrad as unknown as tf.KernelFunc);
+    register(FUSED.attention, attention as unknown as tf.KernelFunc);
     const stockConv = tf.getKernel('Conv2D', 'wasm');
     if (stockConv) register('Conv2D', makeConv2D(stockConv.kernelFunc, false) as unknown as tf.KernelFunc);
     const stockFusedConv = tf.getKernel('FusedConv2D', 'wasm');

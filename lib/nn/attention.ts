@@ -5,16 +5,25 @@ import { LayerNorm } from './norm';
 import { dropout } from './dropout';
 import { activate, ActivationName } from './activations';
 import { xavierUniform } from './init';
+import { FUSED, hasKernel } from '../backend/fused_names';
 
 /**
  * The attention core shared by the plain and the slimmable layers: projected queries [B, T, H*d] and keys
  * and values [B, S, H*d] split into H heads of d, softmax(Q K^T / sqrt(d) + masks) (dropout in training)
  * times V, heads merged back to [B, T, H*d]; with `needWeights`, also the head-averaged probabilities
  * [B, T, S].
+ *
+ * With no gradient tape recording, no masks, no dropout and no weights asked for (inference), the wasm backend runs
+ * it as one kernel that reads the heads in place (no transposes; equal to the composed ops within float rounding).
  */
 export function scaledDotProductAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, H: number, d: number, dropoutP: number,
   ctx: Ctx, opts: AttendOptions = {}, needWeights = false): { merged: tf.Tensor; weights?: tf.Tensor } {
   const B = q.shape[0] as number, T = q.shape[1] as number, S = k.shape[1] as number;
+  if (!needWeights && !opts.attnMask && !opts.keyPaddingMask && (dropoutP === 0 || !ctx.training) && H > 0 &&
+      q.dtype === 'float32' && tf.engine().state.gradientDepth === 0 && hasKernel(FUSED.attention)) {
+    const attrs = { heads: H, scale: 1 / Math.sqrt(d) } as unknown as tf.NamedAttrMap;
+    return { merged: tf.engine().runKernel(FUSED.attention, { q, k, v }, attrs) as tf.Tensor };
+  }
   return tf.tidy(() => {
     const split = (t: tf.Tensor, L: number) => tf.reshape(tf.transpose(tf.reshape(t, [B, L, H, d]), [0, 2, 1, 3]), [B * H, L, d]);
     // Scaling the queries (as torch does) costs d / S of scaling the scores.

@@ -355,8 +355,9 @@ void bias_act(float* y, const float* bias, int R, int C, int act, float alpha) {
     for (; c + 4 <= C; c += 4) {
       v128_t v = wasm_v128_load(row + c);
       if (bias) v = wasm_f32x4_add(v, wasm_v128_load(bias + c));
-      if (act == 1) v = wasm_f32x4_max(v, zero);
-      else if (act == 2) v = wasm_f32x4_min(wasm_f32x4_max(v, zero), six);
+      // pmax / pmin: one instruction each; with v first a NaN stays NaN.
+      if (act == 1) v = wasm_f32x4_pmax(v, zero);
+      else if (act == 2) v = wasm_f32x4_pmin(wasm_f32x4_pmax(v, zero), six);
       else if (act == 3) v = wasm_v128_bitselect(v, wasm_f32x4_mul(v, va), wasm_f32x4_gt(v, zero));
       wasm_v128_store(row + c, v);
     }
@@ -1557,10 +1558,14 @@ static inline float erf_f(float x) {
 
 // Four-lane exp_f and erf_f (same approximations).
 static inline v128_t exp_v(v128_t x) {
-  x = wasm_f32x4_min(wasm_f32x4_max(x, wasm_f32x4_splat(-87.f)), wasm_f32x4_splat(88.f));
-  const v128_t k = wasm_f32x4_floor(wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504f)), wasm_f32x4_splat(0.5f)));
-  const v128_t r = wasm_f32x4_sub(wasm_f32x4_sub(x, wasm_f32x4_mul(k, wasm_f32x4_splat(0.693145752f))),
-                                  wasm_f32x4_mul(k, wasm_f32x4_splat(1.42860677e-6f)));
+  // pmin / pmax (one x86 instruction each; the operand order keeps a NaN x) rather than min / max, whose NaN and
+  // signed-zero rules cost V8 about six instructions each; k = round(x log2 e) by the 1.5 * 2^23 shifter, whose low
+  // mantissa bits then hold k, so 2^k needs no float-to-int conversion. Same result as exp_f within 1 ulp.
+  x = wasm_f32x4_pmin(wasm_f32x4_pmax(x, wasm_f32x4_splat(-87.f)), wasm_f32x4_splat(88.f));
+  const v128_t shifter = wasm_f32x4_splat(12582912.f);
+  const v128_t v = FMA(shifter, x, wasm_f32x4_splat(1.44269504f));
+  const v128_t k = wasm_f32x4_sub(v, shifter);
+  const v128_t r = FMA(FMA(x, k, wasm_f32x4_splat(-0.693145752f)), k, wasm_f32x4_splat(-1.42860677e-6f));
   v128_t p = wasm_f32x4_splat(1.f / 5040.f);
   p = FMA(wasm_f32x4_splat(1.f / 720.f), p, r);
   p = FMA(wasm_f32x4_splat(1.f / 120.f), p, r);
@@ -1569,7 +1574,8 @@ static inline v128_t exp_v(v128_t x) {
   p = FMA(wasm_f32x4_splat(0.5f), p, r);
   p = FMA(wasm_f32x4_splat(1.f), p, r);
   p = FMA(wasm_f32x4_splat(1.f), p, r);
-  const v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(k), wasm_i32x4_splat(127)), 23);
+  // 2^k: k + 127 in the exponent field (v's bits are 0x4B400000 + k).
+  const v128_t scale = wasm_i32x4_shl(wasm_i32x4_sub(v, wasm_i32x4_splat(0x4B400000 - 127)), 23);
   return wasm_f32x4_mul(p, scale);
 }
 
@@ -1686,5 +1692,64 @@ void atan2_forward(const float* y, const float* x, float* out, int n) {
     if (ay > ax) a = 1.57079633f - a;
     if (__builtin_signbit(x[i])) a = 3.14159265f - a;
     out[i] = __builtin_signbit(y[i]) ? -a : a;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Multi-head attention, forward (inference): q [B, T, H*d], k and v [B, S, H*d] (heads side by side in the last
+// axis, as the projections give them) -> out [B, T, H*d]. Per item and head: P = softmax(scale * Q_h K_h^T) over S,
+// out_h = P V_h. The heads are read and written in place through the GEMM's row strides (no transposes); the rows of
+// P are normalised after the product (d values per row instead of S). P [T * S + T] is scratch, `scratch` the GEMM's
+// (KC * roundUp(max(S, d), 8) floats).
+// ---------------------------------------------------------------------------------------------
+
+// x[0..n) = exp(scale * x - max(scale * x)) in place (scale > 0); returns 1 / their sum (the softmax's normaliser).
+static float softmax_unnormalised(float* x, int n, float scale) {
+  v128_t vm = wasm_f32x4_splat(x[0]);
+  int i = 0;
+  // (pmax may skip a NaN here; exp of that NaN then makes the row NaN, as it should.)
+  for (; i + 4 <= n; i += 4) vm = wasm_f32x4_pmax(vm, wasm_v128_load(x + i));
+  vm = wasm_f32x4_pmax(vm, wasm_i32x4_shuffle(vm, vm, 2, 3, 0, 1));
+  vm = wasm_f32x4_pmax(vm, wasm_i32x4_shuffle(vm, vm, 1, 0, 3, 2));
+  float m = wasm_f32x4_extract_lane(vm, 0);
+  for (; i < n; i++) m = x[i] > m ? x[i] : m;
+  const float shift = m * scale;
+  const v128_t vs = wasm_f32x4_splat(scale), vsh = wasm_f32x4_splat(shift);
+  v128_t vsum = wasm_f32x4_splat(0.f);
+  for (i = 0; i + 4 <= n; i += 4) {
+    const v128_t e = exp_v(wasm_f32x4_sub(wasm_f32x4_mul(wasm_v128_load(x + i), vs), vsh));
+    wasm_v128_store(x + i, e);
+    vsum = wasm_f32x4_add(vsum, e);
+  }
+  float sum = hsum(vsum);
+  for (; i < n; i++) {
+    x[i] = exp_f(x[i] * scale - shift);
+    sum += x[i];
+  }
+  return 1.f / sum;
+}
+
+EXPORT(attention_forward)
+void attention_forward(const float* q, const float* k, const float* v, float* out, int B, int T, int S, int H, int d,
+                       float scale, float* P, float* scratch) {
+  const int E = H * d;
+  for (int b = 0; b < B; b++) {
+    for (int h = 0; h < H; h++) {
+      const float* qh = q + (size_t)b * T * E + h * d;
+      const float* kh = k + (size_t)b * S * E + h * d;
+      const float* vh = v + (size_t)b * S * E + h * d;
+      gemm(T, S, d, qh, E, 0, kh, E, 1, P, S, 0, scratch);
+      float* inv = P + (size_t)T * S;
+      for (int t = 0; t < T; t++) inv[t] = softmax_unnormalised(P + (size_t)t * S, S, scale);
+      float* oh = out + (size_t)b * T * E + h * d;
+      gemm(T, d, S, P, S, 0, vh, E, 0, oh, E, 0, scratch);
+      for (int t = 0; t < T; t++) {
+        float* row = oh + (size_t)t * E;
+        const v128_t vi = wasm_f32x4_splat(inv[t]);
+        int j = 0;
+        for (; j + 4 <= d; j += 4) wasm_v128_store(row + j, wasm_f32x4_mul(wasm_v128_load(row + j), vi));
+        for (; j < d; j++) row[j] *= inv[t];
+      }
+    }
   }
 }
