@@ -625,12 +625,47 @@ static void phase_bounds(int In, int Out, int K, int s, int d, int p, int* padLo
   *padHi = max_i(0, hi - (Out - 1));
 }
 
+// The same for few input channels C (a transposed convolution to 1 or 2 channels: a decoder back to audio): the
+// phases' products would fill C of the micro-kernel's 8 columns, so all taps go in one product instead,
+// cols [B OH OW, KH KW C] = dy [B OH OW, N] @ filter^T, whose rows are then added into dx at their taps (col2im).
+static int backprop_input_col2im(const float* dy, const float* filter, float* dx, int B, int H, int W, int C, int KH,
+                                 int KW, int OH, int OW, int sh, int sw, int dh, int dw, int pt, int pl, int N,
+                                 float* work) {
+  const int J = KH * KW * C, rows = B * OH * OW;
+  Arena w = {work, 0};
+  float* cols = take(&w, (size_t)rows * J);
+  float* pack = take(&w, (size_t)KC * ((J + NR - 1) / NR) * NR);
+  if (!work) return (int)w.used;
+  gemm(rows, J, N, dy, N, 0, filter, N, 1, cols, J, 0, pack);
+  __builtin_memset(dx, 0, sizeof(float) * (size_t)B * H * W * C);
+  for (int b = 0; b < B; b++)
+    for (int oh = 0; oh < OH; oh++)
+      for (int ow = 0; ow < OW; ow++) {
+        const float* col = cols + ((size_t)(b * OH + oh) * OW + ow) * J;
+        for (int kh = 0; kh < KH; kh++) {
+          const int ih = oh * sh - pt + kh * dh;
+          if (ih < 0 || ih >= H) continue;
+          for (int kw = 0; kw < KW; kw++) {
+            const int iw = ow * sw - pl + kw * dw;
+            if (iw < 0 || iw >= W) continue;
+            float* dst = dx + (((size_t)b * H + ih) * W + iw) * C;
+            const float* src = col + (kh * KW + kw) * C;
+            for (int c = 0; c < C; c++) dst[c] += src[c];
+          }
+        }
+      }
+  return 0;
+}
+
 // dx [B, H, W, C] of y = conv(x, filter [KH, KW, C, N]) from dy [B, OH, OW, N], one stride phase at a time
 // (each an ordinary correlation of dy with that phase's taps). With work 0, returns the work floats needed.
 EXPORT(conv2d_backprop_input)
 int conv2d_backprop_input(const float* dy, const float* filter, float* dx, int B, int H, int W, int C, int KH,
                           int KW, int OH, int OW, int sh, int sw, int dh, int dw, int pt, int pl, int N,
                           float* work) {
+  if (C < 4 && KH * KW * C >= NR) {
+    return backprop_input_col2im(dy, filter, dx, B, H, W, C, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl, N, work);
+  }
   int padT, padB, padL, padR, empty = 0;
   phase_bounds(H, OH, KH, sh, dh, pt, &padT, &padB, &empty);
   phase_bounds(W, OW, KW, sw, dw, pl, &padL, &padR, &empty);
