@@ -59,6 +59,9 @@ export interface KernelExports {
   gelu_backward(x: number, dy: number, dx: number, n: number): void;
   softmax_backward(y: number, dy: number, dx: number, R: number, C: number): void;
   atan2_forward(y: number, x: number, out: number, n: number): void;
+  depthwise_forward(x: number, filter: number, bias: number, y: number, B: number, H: number, W: number, C: number, KH: number,
+    KW: number, OH: number, OW: number, sh: number, sw: number, dh: number, dw: number, pt: number, pl: number, act: number,
+    alpha: number): void;
   attention_forward(q: number, k: number, v: number, out: number, B: number, T: number, S: number, H: number, d: number,
     scale: number, P: number, gemmScratch: number): void;
   concat_last(ptrs: number, widths: number, n: number, out: number, R: number): void;

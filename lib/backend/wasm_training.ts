@@ -332,6 +332,33 @@ function makeConv2D(fallback: tf.KernelFunc, fused: boolean) {
   };
 }
 
+/**
+ * DepthwiseConv2dNative and FusedDepthwiseConv2D (bias, linear/relu/relu6/leaky-relu) over two spatial axes with
+ * channel multiplier 1 on slimspeech's SIMD kernel (3x3 about twice as fast as XNNPACK's at batch 1, 1.7x at batch 32
+ * on the DS-CNN's layers); one-row filters (1-D depthwise convolutions, where XNNPACK's is as fast or faster), other
+ * multipliers, activations, dtypes and NCHW go to tfjs's kernel.
+ */
+function makeDepthwise(fallback: tf.KernelFunc, fused: boolean) {
+  return (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
+    const { inputs, backend, attrs } = args;
+    const { x, filter, bias, preluActivationWeights } = inputs;
+    const act = fused ? ACTIVATIONS[(attrs?.activation as string | undefined) ?? 'linear'] : 0;
+    const biasOk = !bias || (bias.dtype === 'float32' && size(bias.shape) === filter.shape[2]);
+    if (x.dtype === 'float32' && filter.dtype === 'float32' && filter.shape[0] > 1 && filter.shape[3] === 1 &&
+        (attrs?.dataFormat ?? 'NHWC') === 'NHWC' &&
+        act !== undefined && !preluActivationWeights && biasOk) {
+      const ci = conv2dInfo(x.shape, filter.shape, attrs as Attrs, true);
+      const be = backend as WasmBackend, km = kernelModule(be);
+      const out = be.makeOutput(ci.outShape, 'float32');
+      km.k.depthwise_forward(km.ptr(x), km.ptr(filter), bias ? km.ptr(bias) : 0, km.ptr(out), ci.batchSize, ci.inHeight, ci.inWidth,
+        ci.inChannels, ci.filterHeight, ci.filterWidth, ci.outHeight, ci.outWidth, ci.strideHeight, ci.strideWidth, ci.dilationHeight,
+        ci.dilationWidth, ci.padInfo.top, ci.padInfo.left, act, (attrs?.leakyreluAlpha as number | undefined) ?? 0.2);
+      return out;
+    }
+    return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
+  };
+}
+
 /** _FusedMatMul (bias over the last axis; linear/relu/relu6/leaky-relu) as the SIMD GEMM plus one epilogue pass. */
 function makeFusedMatMul(fallback: tf.KernelFunc) {
   const matmul = makeBatchMatMul(fallback);
@@ -669,6 +696,10 @@ export async function registerWasmTraining(): Promise<void> {
     if (stockConv) register('Conv2D', makeConv2D(stockConv.kernelFunc, false) as unknown as tf.KernelFunc);
     const stockFusedConv = tf.getKernel('FusedConv2D', 'wasm');
     if (stockFusedConv) register('FusedConv2D', makeConv2D(stockFusedConv.kernelFunc, true) as unknown as tf.KernelFunc);
+    for (const [name, fused] of [['DepthwiseConv2dNative', false], ['FusedDepthwiseConv2D', true]] as const) {
+      const stockDw = tf.getKernel(name, 'wasm');
+      if (stockDw) register(name, makeDepthwise(stockDw.kernelFunc, fused) as unknown as tf.KernelFunc);
+    }
     const stockFusedMatMul = tf.getKernel('_FusedMatMul', 'wasm');
     if (stockFusedMatMul) register('_FusedMatMul', makeFusedMatMul(stockFusedMatMul.kernelFunc) as unknown as tf.KernelFunc);
     const stockAdd = tf.getKernel('Add', 'wasm');

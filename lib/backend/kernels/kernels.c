@@ -906,6 +906,249 @@ void depthwise_backprop_filter(const float* x, const float* dy, float* dw_out, i
   }
 }
 
+// act(v + bias) on one vector of channels (act as bias_act: 0 none, 1 relu, 2 relu6, 3 leaky relu).
+static inline v128_t epilogue_v(v128_t v, v128_t bias, int act, v128_t alpha) {
+  v = wasm_f32x4_add(v, bias);
+  if (act == 1) v = wasm_f32x4_pmax(v, wasm_f32x4_splat(0.f));
+  else if (act == 2) v = wasm_f32x4_pmin(wasm_f32x4_pmax(v, wasm_f32x4_splat(0.f)), wasm_f32x4_splat(6.f));
+  else if (act == 3) v = wasm_v128_bitselect(v, wasm_f32x4_mul(v, alpha), wasm_f32x4_gt(v, wasm_f32x4_splat(0.f)));
+  return v;
+}
+
+static inline v128_t epilogue(v128_t v, const float* bias, int c, int act, v128_t alpha) {
+  return epilogue_v(v, bias ? wasm_v128_load(bias + c) : wasm_f32x4_splat(0.f), act, alpha);
+}
+
+static inline float epilogue_f(float v, const float* bias, int c, int act, float alpha) {
+  if (bias) v += bias[c];
+  if (act == 1) v = v > 0.f ? v : 0.f;
+  else if (act == 2) v = v > 0.f ? (v < 6.f ? v : 6.f) : 0.f;
+  else if (act == 3) v = v > 0.f ? v : v * alpha;
+  return v;
+}
+
+// Accumulators of `nc` channel vectors (1, 2 or 4) by `ncol` output columns (1 or 4) at x + (column j, vector v)
+// offsets j * colStep + 4 v, over the taps of rows [khLo, khHi) and columns [kwLo, kwHi): independent chains, so the
+// multiply-adds overlap instead of waiting on each other.
+#define DW_TAPS(NC, NCOL)                                                                                        \
+  for (int kh = khLo; kh < khHi; kh++) {                                                                         \
+    const float* xr = xb + (size_t)(ih0 + kh * dh) * rowC + (size_t)iw0 * C + c;                                \
+    const float* fr = filter + (size_t)kh * KW * C + c;                                                          \
+    for (int kw = kwLo; kw < kwHi; kw++) {                                                                       \
+      const float* xp = xr + (size_t)kw * dw * C;                                                                \
+      for (int v = 0; v < NC; v++) {                                                                             \
+        const v128_t f = wasm_v128_load(fr + (size_t)kw * C + 4 * v);                                            \
+        for (int j = 0; j < NCOL; j++) acc[v][j] = FMA(acc[v][j], wasm_v128_load(xp + (size_t)j * colStep + 4 * v), f); \
+      }                                                                                                          \
+    }                                                                                                            \
+  }
+
+// One output column of the depthwise kernel below, taps bounds-checked, four channel vectors at a time.
+static void dw_column(const float* xb, const float* filter, const float* bias, float* yr, int ow, int ih0, int khLo,
+                      int khHi, int H, int W, int C, int KW, int sw, int dh, int dw, int pl, int act, float alpha) {
+  const v128_t va = wasm_f32x4_splat(alpha);
+  const size_t rowC = (size_t)W * C, colStep = 0;
+  const int C4 = C & ~3, iw0 = ow * sw - pl;
+  int kwLo = 0, kwHi = KW;
+  while (kwLo < KW && iw0 + kwLo * dw < 0) kwLo++;
+  while (kwHi > kwLo && iw0 + (kwHi - 1) * dw >= W) kwHi--;
+  float* o = yr + (size_t)ow * C;
+  int c = 0;
+  for (; c + 16 <= C4; c += 16) {
+    v128_t acc[4][1];
+    for (int v = 0; v < 4; v++) acc[v][0] = wasm_f32x4_splat(0.f);
+    DW_TAPS(4, 1)
+    for (int v = 0; v < 4; v++) wasm_v128_store(o + c + 4 * v, epilogue(acc[v][0], bias, c + 4 * v, act, va));
+  }
+  for (; c < C4; c += 4) {
+    v128_t acc[1][1] = {{wasm_f32x4_splat(0.f)}};
+    DW_TAPS(1, 1)
+    wasm_v128_store(o + c, epilogue(acc[0][0], bias, c, act, va));
+  }
+  for (; c < C; c++) {
+    float s = 0.f;
+    for (int kh = khLo; kh < khHi; kh++)
+      for (int kw = kwLo; kw < kwHi; kw++)
+        s += xb[(size_t)(ih0 + kh * dh) * rowC + (size_t)(iw0 + kw * dw) * C + c] * filter[((size_t)kh * KW + kw) * C + c];
+    o[c] = epilogue_f(s, bias, c, act, alpha);
+  }
+  (void)H; (void)colStep;
+}
+
+// Four interior output columns ow + j dw (stride 1), every tap inside the row, two channel vectors at a time.
+static void dw_block4(const float* xb, const float* filter, const float* bias, float* yr, int ow, int ih0, int khLo,
+                      int khHi, int W, int C, int KW, int dh, int dw, int pl, int act, float alpha) {
+  const v128_t va = wasm_f32x4_splat(alpha);
+  const size_t rowC = (size_t)W * C, colStep = (size_t)dw * C;
+  const int C4 = C & ~3, iw0 = ow - pl, kwLo = 0, kwHi = KW;
+  float* o = yr + (size_t)ow * C;
+  int c = 0;
+  for (; c + 8 <= C4; c += 8) {
+    v128_t acc[2][4];
+    for (int v = 0; v < 2; v++) for (int j = 0; j < 4; j++) acc[v][j] = wasm_f32x4_splat(0.f);
+    DW_TAPS(2, 4)
+    for (int v = 0; v < 2; v++)
+      for (int j = 0; j < 4; j++) wasm_v128_store(o + (size_t)j * colStep + c + 4 * v, epilogue(acc[v][j], bias, c + 4 * v, act, va));
+  }
+  for (; c < C4; c += 4) {
+    v128_t acc[1][4];
+    for (int j = 0; j < 4; j++) acc[0][j] = wasm_f32x4_splat(0.f);
+    DW_TAPS(1, 4)
+    for (int j = 0; j < 4; j++) wasm_v128_store(o + (size_t)j * colStep + c, epilogue(acc[0][j], bias, c, act, va));
+  }
+  for (; c < C; c++) {
+    for (int j = 0; j < 4; j++) {
+      float s = 0.f;
+      for (int kh = khLo; kh < khHi; kh++)
+        for (int kw = 0; kw < KW; kw++)
+          s += xb[(size_t)(ih0 + kh * dh) * rowC + (size_t)(iw0 + j * dw + kw * dw) * C + c] * filter[((size_t)kh * KW + kw) * C + c];
+      o[(size_t)j * colStep + c] = epilogue_f(s, bias, c, act, alpha);
+    }
+  }
+}
+
+// y [B, OH, OW, C] = act(depthwise conv of x [B, H, W, C] with filter [KH, KW, C] (channel multiplier 1) + bias).
+// Per output row, only the taps whose rows lie inside the input; columns whose taps all lie inside the row go four
+// at a time with two channel vectors (eight independent accumulators), the others one at a time with four channel
+// vectors and bounds-checked taps. The last C % 4 channels are scalar.
+EXPORT(depthwise_forward)
+void depthwise_forward(const float* x, const float* filter, const float* bias, float* y, int B, int H, int W, int C,
+                       int KH, int KW, int OH, int OW, int sh, int sw, int dh, int dw, int pt, int pl, int act,
+                       float alpha) {
+  const v128_t va = wasm_f32x4_splat(alpha);
+  const int C4 = C & ~3;
+  const size_t rowC = (size_t)W * C, colStep = (size_t)sw * C;
+  // Output columns whose every tap is inside the row: [owLo, owHi).
+  int owLo = 0, owHi = OW;
+  while (owLo < OW && owLo * sw - pl < 0) owLo++;
+  while (owHi > owLo && (owHi - 1) * sw - pl + (KW - 1) * dw >= W) owHi--;
+  const int slide = sw == 1 && KW == 3 && owHi > owLo;
+  for (int b = 0; b < B; b++) {
+    const float* xb = x + (size_t)b * H * rowC;
+    for (int oh = 0; oh < OH; oh++) {
+      const int ih0 = oh * sh - pt;
+      int khLo = 0, khHi = KH;
+      while (khLo < KH && ih0 + khLo * dh < 0) khLo++;
+      while (khHi > khLo && ih0 + (khHi - 1) * dh >= H) khHi--;
+      float* yr = y + ((size_t)b * OH + oh) * OW * C;
+      int ow = 0;
+      if (slide) {
+        // Three-tap rows, stride 1: eight interior columns start + k dw at a time, each input vector loaded once and
+        // used by the (up to) three outputs that read it. The columns of each group of 8 dw go residue by residue.
+        const size_t step = (size_t)dw * C;
+        for (int base = owLo; base < owHi; base += 8 * dw) {
+          for (int r = 0; r < dw && base + r < owHi; r++) {
+            const int start = base + r;
+            if (start + 7 * dw >= owHi) {
+              int col = start;
+              for (; col + 3 * dw < owHi; col += 4 * dw) dw_block4(xb, filter, bias, yr, col, ih0, khLo, khHi, W, C, KW, dh, dw, pl, act, alpha);
+              for (; col < owHi; col += dw) dw_column(xb, filter, bias, yr, col, ih0, khLo, khHi, H, W, C, KW, sw, dh, dw, pl, act, alpha);
+              continue;
+            }
+            float* o = yr + (size_t)start * C;
+            for (int c = 0; c < C4; c += 4) {
+              v128_t a0 = wasm_f32x4_splat(0.f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+              for (int kh = khLo; kh < khHi; kh++) {
+                const float* xp = xb + (size_t)(ih0 + kh * dh) * rowC + (size_t)(start - pl) * C + c;
+                const float* fr = filter + (size_t)kh * 3 * C + c;
+                const v128_t f0 = wasm_v128_load(fr), f1 = wasm_v128_load(fr + C), f2 = wasm_v128_load(fr + 2 * C);
+                v128_t v = wasm_v128_load(xp);
+                a0 = FMA(a0, v, f0);
+                v = wasm_v128_load(xp += step);
+                a0 = FMA(a0, v, f1); a1 = FMA(a1, v, f0);
+                v = wasm_v128_load(xp += step);
+                a0 = FMA(a0, v, f2); a1 = FMA(a1, v, f1); a2 = FMA(a2, v, f0);
+                v = wasm_v128_load(xp += step);
+                a1 = FMA(a1, v, f2); a2 = FMA(a2, v, f1); a3 = FMA(a3, v, f0);
+                v = wasm_v128_load(xp += step);
+                a2 = FMA(a2, v, f2); a3 = FMA(a3, v, f1); a4 = FMA(a4, v, f0);
+                v = wasm_v128_load(xp += step);
+                a3 = FMA(a3, v, f2); a4 = FMA(a4, v, f1); a5 = FMA(a5, v, f0);
+                v = wasm_v128_load(xp += step);
+                a4 = FMA(a4, v, f2); a5 = FMA(a5, v, f1); a6 = FMA(a6, v, f0);
+                v = wasm_v128_load(xp += step);
+                a5 = FMA(a5, v, f2); a6 = FMA(a6, v, f1); a7 = FMA(a7, v, f0);
+                v = wasm_v128_load(xp += step);
+                a6 = FMA(a6, v, f2); a7 = FMA(a7, v, f1);
+                v = wasm_v128_load(xp += step);
+                a7 = FMA(a7, v, f2);
+              }
+              const v128_t bv = bias ? wasm_v128_load(bias + c) : wasm_f32x4_splat(0.f);
+              float* oc = o + c;
+              wasm_v128_store(oc, epilogue_v(a0, bv, act, va)); wasm_v128_store(oc += step, epilogue_v(a1, bv, act, va));
+              wasm_v128_store(oc += step, epilogue_v(a2, bv, act, va)); wasm_v128_store(oc += step, epilogue_v(a3, bv, act, va));
+              wasm_v128_store(oc += step, epilogue_v(a4, bv, act, va)); wasm_v128_store(oc += step, epilogue_v(a5, bv, act, va));
+              wasm_v128_store(oc += step, epilogue_v(a6, bv, act, va)); wasm_v128_store(oc += step, epilogue_v(a7, bv, act, va));
+            }
+            for (int c = C4; c < C; c++) {
+              for (int k = 0; k < 8; k++) {
+                float acc = 0.f;
+                for (int kh = khLo; kh < khHi; kh++)
+                  for (int kw = 0; kw < 3; kw++)
+                    acc += xb[(size_t)(ih0 + kh * dh) * rowC + (size_t)(start + k * dw - pl + kw * dw) * C + c] * filter[((size_t)kh * 3 + kw) * C + c];
+                o[(size_t)k * step + c] = epilogue_f(acc, bias, c, act, alpha);
+              }
+            }
+          }
+        }
+        for (; ow < OW; ow++) {
+          if (ow == owLo) ow = owHi;
+          if (ow >= OW) break;
+          dw_column(xb, filter, bias, yr, ow, ih0, khLo, khHi, H, W, C, KW, sw, dh, dw, pl, act, alpha);
+        }
+        continue;
+      }
+      while (ow < OW) {
+        const int iw0 = ow * sw - pl;
+        const int ncol = ow >= owLo && ow + 4 <= owHi ? 4 : 1;
+        int kwLo = 0, kwHi = KW;
+        while (kwLo < KW && iw0 + kwLo * dw < 0) kwLo++;
+        while (kwHi > kwLo && iw0 + (kwHi - 1) * dw >= W) kwHi--;
+        float* o = yr + (size_t)ow * C;
+        int c = 0;
+        if (ncol == 4) {
+          for (; c + 8 <= C4; c += 8) {
+            v128_t acc[2][4];
+            for (int v = 0; v < 2; v++) for (int j = 0; j < 4; j++) acc[v][j] = wasm_f32x4_splat(0.f);
+            DW_TAPS(2, 4)
+            for (int v = 0; v < 2; v++)
+              for (int j = 0; j < 4; j++) wasm_v128_store(o + (size_t)j * C + c + 4 * v, epilogue(acc[v][j], bias, c + 4 * v, act, va));
+          }
+          for (; c < C4; c += 4) {
+            v128_t acc[1][4];
+            for (int j = 0; j < 4; j++) acc[0][j] = wasm_f32x4_splat(0.f);
+            DW_TAPS(1, 4)
+            for (int j = 0; j < 4; j++) wasm_v128_store(o + (size_t)j * C + c, epilogue(acc[0][j], bias, c, act, va));
+          }
+        } else {
+          for (; c + 16 <= C4; c += 16) {
+            v128_t acc[4][1];
+            for (int v = 0; v < 4; v++) acc[v][0] = wasm_f32x4_splat(0.f);
+            DW_TAPS(4, 1)
+            for (int v = 0; v < 4; v++) wasm_v128_store(o + c + 4 * v, epilogue(acc[v][0], bias, c + 4 * v, act, va));
+          }
+          for (; c < C4; c += 4) {
+            v128_t acc[1][1] = {{wasm_f32x4_splat(0.f)}};
+            DW_TAPS(1, 1)
+            wasm_v128_store(o + c, epilogue(acc[0][0], bias, c, act, va));
+          }
+        }
+        for (; c < C; c++) {
+          for (int j = 0; j < ncol; j++) {
+            float s = 0.f;
+            for (int kh = khLo; kh < khHi; kh++)
+              for (int kw = kwLo; kw < kwHi; kw++)
+                s += xb[(size_t)(ih0 + kh * dh) * rowC + (size_t)(iw0 + j * sw + kw * dw) * C + c] * filter[((size_t)kh * KW + kw) * C + c];
+            o[(size_t)j * C + c] = epilogue_f(s, bias, c, act, alpha);
+          }
+        }
+        ow += ncol;
+      }
+    }
+  }
+}
+#undef DW_TAPS
+
 // dx[b, ih, iw, c] = sum over taps of sum_m filter[kh, kw, c, m] * dy[b, oh, ow, c * M + m]
 EXPORT(depthwise_backprop_input)
 void depthwise_backprop_input(const float* dy, const float* filter, float* dx, int B, int H, int W, int C,
