@@ -301,31 +301,37 @@ function makeReduce(fallback: tf.KernelFunc, mean: boolean) {
 const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3 };
 
 /**
- * Conv2D and FusedConv2D (bias, and linear/relu/relu6/leaky-relu activations) on the SIMD GEMM: 1x1 convolutions
+ * Conv2D and FusedConv2D (bias, and linear/relu/relu6/leaky-relu/prelu activations) on the SIMD GEMM: 1x1 convolutions
  * as one matmul over positions, the rest as implicit GEMM over the padded input. Other activations, other
  * dtypes and NCHW go to tfjs's kernel (XNNPACK).
  */
 function makeConv2D(fallback: tf.KernelFunc, fused: boolean) {
   return (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
     const { inputs, backend, attrs } = args;
-    const { x, filter, bias, preluActivationWeights } = inputs;
-    const act = fused ? ACTIVATIONS[(attrs?.activation as string | undefined) ?? 'linear'] : 0;
-    const biasOk = !bias || (bias.dtype === 'float32' && size(bias.shape) === filter.shape[3]);
+    const { x, filter, bias, preluActivationWeights: slopes } = inputs;
+    const prelu = fused && attrs?.activation === 'prelu';
+    const act = fused ? (prelu ? 0 : ACTIVATIONS[(attrs?.activation as string | undefined) ?? 'linear']) : 0;
+    const N = filter.shape[3];
+    const biasOk = !bias || (bias.dtype === 'float32' && size(bias.shape) === N);
+    const preluOk = prelu ? !!slopes && slopes.dtype === 'float32' && (size(slopes.shape) === 1 || size(slopes.shape) === N) : !slopes;
     if (x.dtype === 'float32' && filter.dtype === 'float32' && (attrs?.dataFormat ?? 'NHWC') === 'NHWC' && act !== undefined &&
-        !preluActivationWeights && biasOk) {
+        preluOk && biasOk) {
       const ci = conv2dInfo(x.shape, filter.shape, attrs as Attrs, false);
       const be = backend as WasmBackend, km = kernelModule(be);
       const out = be.makeOutput(ci.outShape, 'float32');
       const alpha = (attrs?.leakyreluAlpha as number | undefined) ?? 0.2;
+      const rows = ci.batchSize * ci.outHeight * ci.outWidth;
+      // With PReLU the product or convolution runs bare and one pass adds the bias and applies the slopes.
+      const epilogueBias = bias && !prelu ? km.ptr(bias) : 0;
       if (isPointwise(ci)) {
-        const rows = ci.batchSize * ci.inHeight * ci.inWidth;
         km.matmul(1, rows, ci.outChannels, ci.inChannels, km.ptr(x), 0, false, km.ptr(filter), 0, false, km.ptr(out));
-        if (bias || act) km.k.bias_act(km.ptr(out), bias ? km.ptr(bias) : 0, rows, ci.outChannels, act, alpha);
+        if (epilogueBias || act) km.k.bias_act(km.ptr(out), epilogueBias, rows, ci.outChannels, act, alpha);
       } else {
         const need = km.k.conv2d_forward(0, 0, 0, 0, ...convArgs(ci), act, alpha, 0);
-        km.k.conv2d_forward(km.ptr(x), km.ptr(filter), bias ? km.ptr(bias) : 0, km.ptr(out), ...convArgs(ci), act, alpha,
+        km.k.conv2d_forward(km.ptr(x), km.ptr(filter), epilogueBias, km.ptr(out), ...convArgs(ci), act, alpha,
           km.scratchFloats(1, need));
       }
+      if (prelu) km.k.bias_prelu(km.ptr(out), bias ? km.ptr(bias) : 0, km.ptr(slopes), rows, N, size(slopes.shape));
       return out;
     }
     return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Ctx, Module } from './module';
+import { FUSED } from '../backend/fused_names';
 
 type TensorInfo = tf.TensorInfo;
 type Engine = ReturnType<typeof tf.engine>;
@@ -34,7 +35,7 @@ interface Plan {
 /** Options of {@link InferenceRunner}. */
 export interface InferenceRunnerOptions {
   /**
-   * Fold per-channel scales and shifts (eval-mode batch norm, a convolution's own bias) and a following ReLU into the
+   * Fold per-channel scales and shifts (eval-mode batch norm, a convolution's own bias) and a following ReLU or PReLU into the
    * convolution they follow, as one fused kernel with precomputed weights: fewer passes over memory, outputs equal to
    * `forward`'s within 1e-5 (relative and absolute; checked when traced, the exact plan kept otherwise). `false`: the
    * plan runs forward's own kernels and gives its outputs bit for bit. Default true.
@@ -53,8 +54,8 @@ class Untraceable extends Error {}
  * - kernels that read only constants (a Conv1d's reshaped weights, a complex convolution's assembled weight matrix,
  *   any weight transpose) are computed once, at the trace, and their outputs held as constants;
  * - with `fold` (the default), a convolution followed by per-channel multiplies and adds (eval-mode batch norm, its
- *   own bias) and optionally a ReLU becomes one fused convolution with the scales and shifts folded into its weights
- *   and bias.
+ *   own bias) and optionally a ReLU or PReLU becomes one fused convolution with the scales and shifts folded into its
+ *   weights and bias.
  * Constant kernels give the same bits; folding changes rounding only, so the runner checks what it traced: the plan
  * without folding must equal `forward` bit for bit, the folded one within 1e-5 (else the exact plan is kept and
  * `foldRejected` says why).
@@ -293,7 +294,8 @@ const CONVS: Record<string, string> = {
 /**
  * Folds into each NHWC convolution with constant weights the chain of per-channel affine kernels that alone read its
  * output: multiplies and adds by constants of [C] (or [1, ..., C]), a shape change that keeps the channel axis last,
- * and a final ReLU. y = conv(x, W) * a + b becomes conv(x, W * a) + b, one fused kernel with bias and activation.
+ * and a final ReLU or PReLU with constant slopes. y = conv(x, W) * a + b becomes conv(x, W * a) + b, one fused kernel with
+ * bias and activation.
  */
 function foldConvEpilogues(traced: Traced[], slotShape: number[][], outSlot: number, consts: TensorInfo[],
   backend: tf.KernelBackend): { steps: Traced[]; folded: number } {
@@ -326,8 +328,8 @@ function foldConvEpilogues(traced: Traced[], slotShape: number[][], outSlot: num
     const C = fusedName === 'FusedDepthwiseConv2D' ? fShape[2] * fShape[3] : fShape[3];
     const ops: { kind: 'mul' | 'add'; c: number }[] = [];
     const chain: number[] = [];
-    let reshape = -1, relu = false, cur = st.out[0], end = cur;
-    for (let j = sole(cur); j >= 0 && !relu; j = sole(cur)) {
+    let reshape = -1, relu = false, prelu = -1, cur = st.out[0], end = cur;
+    for (let j = sole(cur); j >= 0 && !relu && prelu < 0; j = sole(cur)) {
       const sj = traced[j], name = sj.kernel.kernelName, next = sj.out[0];
       if (name === 'Reshape' && reshape < 0 && slotShape[next].at(-1) === C) {
         reshape = j;
@@ -340,6 +342,11 @@ function foldConvEpilogues(traced: Traced[], slotShape: number[][], outSlot: num
         ops.push({ kind: name === 'Multiply' ? 'mul' : 'add', c: k });
       } else if (name === 'Relu') {
         relu = true;
+      } else if (name === FUSED.prelu && !Array.isArray(sj.inputs) && sj.inputs.x?.kind === 'slot' && sj.inputs.x.i === cur) {
+        const k = constOf(sj.inputs.alpha);
+        const n = k >= 0 ? consts[k].shape.reduce((a, b) => a * b, 1) : 0;
+        if (k < 0 || consts[k].dtype !== 'float32' || (n !== 1 && n !== C)) break;
+        prelu = k;
       } else {
         break;
       }
@@ -352,7 +359,7 @@ function foldConvEpilogues(traced: Traced[], slotShape: number[][], outSlot: num
       chain.pop();
       reshape = -1;
     }
-    if (!ops.length && !relu) return;
+    if (!ops.length && !relu && prelu < 0) return;
     // The scale and shift per output channel, composed in order: y = conv * scale + shift.
     const scale = new Float64Array(C).fill(1), shift = new Float64Array(C);
     if (b0 >= 0) read(b0).forEach((v, c) => (shift[c] = v));
@@ -375,10 +382,16 @@ function foldConvEpilogues(traced: Traced[], slotShape: number[][], outSlot: num
     // With a shape change inside the chain, the fused convolution writes its own slot and the reshape moves the result
     // to the chain's last slot; without one, the fused convolution writes that slot directly.
     const convOut = reshape >= 0 ? st.out[0] : end;
+    const inputs: Record<string, Ref> = { x, filter: addConst(w2, fShape), bias: addConst(Float32Array.from(shift), [C]) };
+    if (prelu >= 0) {
+      // The slopes, one per channel (the fused kernels take [C]; a shared slope is repeated).
+      const a = read(prelu);
+      inputs.preluActivationWeights = addConst(Float32Array.from({ length: C }, (_, c) => a[a.length === 1 ? 0 : c]), [C]);
+    }
     out[i] = {
       kernel: tf.getKernel(fusedName, tf.getBackend())!,
-      inputs: { x, filter: addConst(w2, fShape), bias: addConst(Float32Array.from(shift), [C]) },
-      attrs: { ...attrs, activation: relu ? 'relu' : 'linear' },
+      inputs,
+      attrs: { ...attrs, activation: prelu >= 0 ? 'prelu' : relu ? 'relu' : 'linear' },
       out: [convOut],
     };
     if (reshape >= 0) out[reshape] = { ...traced[reshape], inputs: { x: { kind: 'slot', i: st.out[0] } }, out: [end] };

@@ -5,7 +5,7 @@ import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { setupBackend } from '../helpers';
-import { BatchNorm, Conv2d, Ctx, InferenceRunner, manualSeed, Module, Sequential } from '../../lib/nn';
+import { BatchNorm, Conv2d, Ctx, InferenceRunner, manualSeed, Module, PReLU, Sequential } from '../../lib/nn';
 import { ConvTasNet, Crn, Dccrn, DCCRN_PRESETS, EcapaTdnn, slimDsCnn, slimKwt, Wav2Vec2Model } from '../../lib/models';
 
 before(async () => {
@@ -59,9 +59,13 @@ for (const [name, make, shape, ctx] of MODELS) {
   });
 }
 
-/** Moves every batch norm's statistics and affine transform away from their initial values (which fold to nearly nothing). */
+/**
+ * Moves every batch norm's statistics and affine transform, and every PReLU's slopes, away from their initial values
+ * (which fold to nearly nothing, or are all alike).
+ */
 function perturbNorms(model: Module): void {
   for (const [, m] of model.namedModules()) {
+    if (m instanceof PReLU) m.weight.assign(tf.randomUniform(m.weight.shape, 0.05, 0.6));
     if (!(m instanceof BatchNorm)) continue;
     m.runningVar?.assign(tf.randomUniform(m.runningVar.shape, 0.2, 3));
     m.runningMean?.assign(tf.randomNormal(m.runningMean.shape, 0, 0.5));
@@ -77,13 +81,16 @@ function maxExcess(got: tf.Tensor, want: tf.Tensor): number {
   return worst;
 }
 
-// Models with convolutions followed by batch norm and ReLU (DS-CNN, CRN), by their own bias (Conv-TasNet, ECAPA-TDNN's
-// convolutions then ReLU), and how many such convolutions each has at these sizes.
+// Models with convolutions followed by batch norm and ReLU (DS-CNN) or PReLU (CRN), by their own bias and a PReLU
+// (Conv-TasNet) or ReLU (ECAPA-TDNN), and how many such convolutions each has at these sizes.
 const FOLDED: [string, () => Module, number[], number][] = [
   ['KWS DS-CNN', () => slimDsCnn({ widths: [1] }), [1, 98, 40], 9],
   ['CRN', () => new Crn(), [1, 4000], 3],
   ['Conv-TasNet', () => new ConvTasNet(), [1, 4000], 35],
   ['ECAPA-TDNN', () => new EcapaTdnn({ inputDim: 64, channels: 64 }), [1, 30, 64], 36],
+  ['a convolution, batch norm and a PReLU of one slope per channel', () => new Sequential([
+    new Conv2d({ inChannels: 3, outChannels: 12, kernelSize: 3, padding: 1 }), new BatchNorm({ numFeatures: 12 }),
+    new PReLU({ numParameters: 12 })]), [1, 9, 11, 3], 1],
 ];
 
 for (const [name, make, shape, convs] of FOLDED) {

@@ -1776,6 +1776,27 @@ void prelu_forward(const float* x, const float* alpha, float* y, int R, int C, i
   }
 }
 
+// y = prelu(y + bias) in place over rows of C (bias may be null; alpha has A = 1 or C slopes): a convolution's
+// bias and PReLU in one pass.
+EXPORT(bias_prelu)
+void bias_prelu(float* y, const float* bias, const float* alpha, int R, int C, int A) {
+  const v128_t zero = wasm_f32x4_splat(0.f);
+  for (int r = 0; r < R; r++) {
+    float* yr = y + (size_t)r * C;
+    int c = 0;
+    for (; c + 4 <= C; c += 4) {
+      v128_t v = wasm_v128_load(yr + c);
+      if (bias) v = wasm_f32x4_add(v, wasm_v128_load(bias + c));
+      const v128_t a = A == 1 ? wasm_f32x4_splat(alpha[0]) : wasm_v128_load(alpha + c);
+      wasm_v128_store(yr + c, wasm_v128_bitselect(v, wasm_f32x4_mul(v, a), wasm_f32x4_gt(v, zero)));
+    }
+    for (; c < C; c++) {
+      const float v = yr[c] + (bias ? bias[c] : 0.f);
+      yr[c] = v > 0 ? v : (A == 1 ? alpha[0] : alpha[c]) * v;
+    }
+  }
+}
+
 // out[c] = sum over rows r of x[r, c]: a reduction over leading axes (bias gradients) without a transpose.
 EXPORT(sum_rows)
 void sum_rows(const float* x, float* out, int R, int C) {
