@@ -59,6 +59,7 @@ export interface KernelExports {
   gelu_backward(x: number, dy: number, dx: number, n: number): void;
   softmax_backward(y: number, dy: number, dx: number, R: number, C: number): void;
   atan2_forward(y: number, x: number, out: number, n: number): void;
+  unary_forward(x: number, y: number, n: number, fn: number): void;
   bias_prelu(y: number, bias: number, alpha: number, R: number, C: number, A: number): void;
   depthwise_forward(x: number, filter: number, bias: number, y: number, B: number, H: number, W: number, C: number, KH: number,
     KW: number, OH: number, OW: number, sh: number, sw: number, dh: number, dw: number, pt: number, pl: number, act: number,

@@ -1904,6 +1904,20 @@ void gelu_forward(const float* x, float* y, int n) {
   for (; i < n; i++) y[i] = 0.5f * x[i] * (1.f + erf_f(x[i] * 0.70710678f));
 }
 
+// y = tanh(x) (fn 0) or sigmoid(x) (fn 1) element-wise, four lanes at a time (tanh_v, sigmoid_v; the scalar forms on
+// the tail).
+EXPORT(unary_forward)
+void unary_forward(const float* x, float* y, int n, int fn) {
+  int i = 0;
+  if (fn == 0) {
+    for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, tanh_v(wasm_v128_load(x + i)));
+    for (; i < n; i++) y[i] = tanh_f(x[i]);
+  } else {
+    for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, sigmoid_v(wasm_v128_load(x + i)));
+    for (; i < n; i++) y[i] = sigmoid_f(x[i]);
+  }
+}
+
 // dx = dy * (0.5 (1 + erf(x / sqrt 2)) + x exp(-x^2 / 2) / sqrt(2 pi)).
 EXPORT(gelu_backward)
 void gelu_backward(const float* x, const float* dy, float* dx, int n) {
