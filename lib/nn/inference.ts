@@ -19,6 +19,8 @@ interface Traced {
 interface Step extends Traced {
   /** Slots whose last reader is this step: released after it. -1 in `out`: nothing reads it (disposed at once). */
   free: number[];
+  /** For a shape change (Reshape, ExpandDims): the output's shape; replayed as a new view of the input's data. */
+  view?: number[];
 }
 
 interface Plan {
@@ -221,7 +223,7 @@ export class InferenceRunner {
       const watched = new Set<tf.Variable>([...this.module.namedParameters(), ...this.module.namedBuffers()].map(([, v]) => v));
       for (const t of consts) if (t instanceof tf.Variable) watched.add(t);
       const vars = [...watched].map((v) => ({ v, dataId: v.dataId }));
-      plan = { steps: schedule(raw, slotShape.length, outSlot), slots: slotShape.length, output: outSlot, consts: constInfos, vars, backend };
+      plan = { steps: schedule(raw, slotShape, outSlot), slots: slotShape.length, output: outSlot, consts: constInfos, vars, backend };
     } catch (e) {
       for (const c of constInfos) backend.disposeData(c.dataId);
       if (!(e instanceof Untraceable)) {
@@ -256,7 +258,7 @@ export class InferenceRunner {
     if (this.fold) {
       const fused = foldConvEpilogues(raw, slotShape, plan.output, plan.consts, backend);
       if (fused.folded > 0) {
-        const folded: Plan = { ...plan, steps: schedule(fused.steps, plan.slots, plan.output) };
+        const folded: Plan = { ...plan, steps: schedule(fused.steps, slotShape, plan.output) };
         const f = replayData(folded, x);
         const worst = Array.prototype.findIndex.call(a, (v: number, i: number) => !(Math.abs(f[i] - v) <= 1e-5 + 1e-5 * Math.abs(v)));
         if (worst < 0) {
@@ -272,14 +274,24 @@ export class InferenceRunner {
   }
 }
 
-/** Assigns each slot's release to its last reader (the output slot is never released). */
-function schedule(traced: Traced[], slots: number, outSlot: number): Step[] {
+/** Kernels that only give their input another shape (on wasm: the same data, one more reference). */
+const VIEWS = new Set(['Reshape', 'ExpandDims']);
+
+/**
+ * Assigns each slot's release to its last reader (the output slot is never released), and marks shape changes as views
+ * (their output shapes are known from the trace, so the replay skips the kernel's shape arithmetic).
+ */
+function schedule(traced: Traced[], slotShape: number[][], outSlot: number): Step[] {
+  const slots = slotShape.length;
   const last = new Array<number>(slots).fill(-1);
   traced.forEach((st, i) => {
     for (const r of Object.values(st.inputs) as Ref[]) if (r.kind === 'slot') last[r.i] = i;
   });
   last[outSlot] = traced.length;
-  const steps: Step[] = traced.map((st) => ({ ...st, out: st.out.map((s) => (last[s] === -1 ? -1 : s)), free: [] }));
+  const steps: Step[] = traced.map((st) => ({
+    ...st, out: st.out.map((s) => (last[s] === -1 ? -1 : s)), free: [],
+    view: VIEWS.has(st.kernel.kernelName) && Object.keys(st.inputs).length === 1 ? slotShape[st.out[0]] : undefined,
+  }));
   last.forEach((i, s) => {
     if (i >= 0 && i < traced.length) steps[i].free.push(s);
   });
@@ -427,6 +439,17 @@ function replay(plan: Plan, x: tf.Tensor): TensorInfo {
   const slots: (TensorInfo | undefined)[] = new Array(plan.slots);
   const resolve = (r: Ref): TensorInfo => (r.kind === 'slot' ? slots[r.i]! : r.kind === 'input' ? xInfo : plan.consts[r.c]);
   for (const st of plan.steps) {
+    if (st.view) {
+      const src = resolve(Object.values(st.inputs)[0] as Ref);
+      (backend as unknown as { incRef(d: unknown): void }).incRef(src.dataId);
+      if (st.out[0] >= 0) slots[st.out[0]] = { dataId: src.dataId, shape: st.view, dtype: src.dtype };
+      else backend.disposeData(src.dataId);
+      for (const s of st.free) {
+        backend.disposeData(slots[s]!.dataId);
+        slots[s] = undefined;
+      }
+      continue;
+    }
     const inputs = Array.isArray(st.inputs)
       ? st.inputs.map(resolve)
       : Object.fromEntries(Object.entries(st.inputs).map(([k, r]) => [k, resolve(r)]));
