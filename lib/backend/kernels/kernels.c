@@ -975,12 +975,14 @@ static void dw_column(const float* xb, const float* filter, const float* bias, f
   (void)H; (void)colStep;
 }
 
-// Four interior output columns ow + j dw (stride 1), every tap inside the row, two channel vectors at a time.
+// Four interior output columns ow + j ostep (their inputs j istep columns apart), every tap inside the row, two channel
+// vectors at a time.
 static void dw_block4(const float* xb, const float* filter, const float* bias, float* yr, int ow, int ih0, int khLo,
-                      int khHi, int W, int C, int KW, int dh, int dw, int pl, int act, float alpha) {
+                      int khHi, int W, int C, int KW, int sw, int dh, int dw, int pl, int istep, int ostep, int act,
+                      float alpha) {
   const v128_t va = wasm_f32x4_splat(alpha);
-  const size_t rowC = (size_t)W * C, colStep = (size_t)dw * C;
-  const int C4 = C & ~3, iw0 = ow - pl, kwLo = 0, kwHi = KW;
+  const size_t rowC = (size_t)W * C, colStep = (size_t)istep * C, outStep = (size_t)ostep * C;
+  const int C4 = C & ~3, iw0 = ow * sw - pl, kwLo = 0, kwHi = KW;
   float* o = yr + (size_t)ow * C;
   int c = 0;
   for (; c + 8 <= C4; c += 8) {
@@ -988,36 +990,37 @@ static void dw_block4(const float* xb, const float* filter, const float* bias, f
     for (int v = 0; v < 2; v++) for (int j = 0; j < 4; j++) acc[v][j] = wasm_f32x4_splat(0.f);
     DW_TAPS(2, 4)
     for (int v = 0; v < 2; v++)
-      for (int j = 0; j < 4; j++) wasm_v128_store(o + (size_t)j * colStep + c + 4 * v, epilogue(acc[v][j], bias, c + 4 * v, act, va));
+      for (int j = 0; j < 4; j++) wasm_v128_store(o + (size_t)j * outStep + c + 4 * v, epilogue(acc[v][j], bias, c + 4 * v, act, va));
   }
   for (; c < C4; c += 4) {
     v128_t acc[1][4];
     for (int j = 0; j < 4; j++) acc[0][j] = wasm_f32x4_splat(0.f);
     DW_TAPS(1, 4)
-    for (int j = 0; j < 4; j++) wasm_v128_store(o + (size_t)j * colStep + c, epilogue(acc[0][j], bias, c, act, va));
+    for (int j = 0; j < 4; j++) wasm_v128_store(o + (size_t)j * outStep + c, epilogue(acc[0][j], bias, c, act, va));
   }
   for (; c < C; c++) {
     for (int j = 0; j < 4; j++) {
       float s = 0.f;
       for (int kh = khLo; kh < khHi; kh++)
         for (int kw = 0; kw < KW; kw++)
-          s += xb[(size_t)(ih0 + kh * dh) * rowC + (size_t)(iw0 + j * dw + kw * dw) * C + c] * filter[((size_t)kh * KW + kw) * C + c];
-      o[(size_t)j * colStep + c] = epilogue_f(s, bias, c, act, alpha);
+          s += xb[(size_t)(ih0 + kh * dh) * rowC + (size_t)(iw0 + j * istep + kw * dw) * C + c] * filter[((size_t)kh * KW + kw) * C + c];
+      o[(size_t)j * outStep + c] = epilogue_f(s, bias, c, act, alpha);
     }
   }
 }
 
 // y [B, OH, OW, C] = act(depthwise conv of x [B, H, W, C] with filter [KH, KW, C] (channel multiplier 1) + bias).
-// Per output row, only the taps whose rows lie inside the input; columns whose taps all lie inside the row go four
-// at a time with two channel vectors (eight independent accumulators), the others one at a time with four channel
-// vectors and bounds-checked taps. The last C % 4 channels are scalar.
+// Per output row, only the taps whose rows lie inside the input. Columns whose taps all lie inside the row go eight at
+// a time for three-tap rows at stride 1 (each input vector loaded once for its taps), else four at a time with two
+// channel vectors (dw_block4); the others one at a time with four channel vectors and bounds-checked taps
+// (dw_column). The last C % 4 channels are scalar.
 EXPORT(depthwise_forward)
 void depthwise_forward(const float* x, const float* filter, const float* bias, float* y, int B, int H, int W, int C,
                        int KH, int KW, int OH, int OW, int sh, int sw, int dh, int dw, int pt, int pl, int act,
                        float alpha) {
   const v128_t va = wasm_f32x4_splat(alpha);
   const int C4 = C & ~3;
-  const size_t rowC = (size_t)W * C, colStep = (size_t)sw * C;
+  const size_t rowC = (size_t)W * C;
   // Output columns whose every tap is inside the row: [owLo, owHi).
   int owLo = 0, owHi = OW;
   while (owLo < OW && owLo * sw - pl < 0) owLo++;
@@ -1041,7 +1044,7 @@ void depthwise_forward(const float* x, const float* filter, const float* bias, f
             const int start = base + r;
             if (start + 7 * dw >= owHi) {
               int col = start;
-              for (; col + 3 * dw < owHi; col += 4 * dw) dw_block4(xb, filter, bias, yr, col, ih0, khLo, khHi, W, C, KW, dh, dw, pl, act, alpha);
+              for (; col + 3 * dw < owHi; col += 4 * dw) dw_block4(xb, filter, bias, yr, col, ih0, khLo, khHi, W, C, KW, 1, dh, dw, pl, dw, dw, act, alpha);
               for (; col < owHi; col += dw) dw_column(xb, filter, bias, yr, col, ih0, khLo, khHi, H, W, C, KW, sw, dh, dw, pl, act, alpha);
               continue;
             }
@@ -1098,51 +1101,15 @@ void depthwise_forward(const float* x, const float* filter, const float* bias, f
         }
         continue;
       }
+      // Other filters and strides: four interior columns at a time, the rest one at a time.
       while (ow < OW) {
-        const int iw0 = ow * sw - pl;
-        const int ncol = ow >= owLo && ow + 4 <= owHi ? 4 : 1;
-        int kwLo = 0, kwHi = KW;
-        while (kwLo < KW && iw0 + kwLo * dw < 0) kwLo++;
-        while (kwHi > kwLo && iw0 + (kwHi - 1) * dw >= W) kwHi--;
-        float* o = yr + (size_t)ow * C;
-        int c = 0;
-        if (ncol == 4) {
-          for (; c + 8 <= C4; c += 8) {
-            v128_t acc[2][4];
-            for (int v = 0; v < 2; v++) for (int j = 0; j < 4; j++) acc[v][j] = wasm_f32x4_splat(0.f);
-            DW_TAPS(2, 4)
-            for (int v = 0; v < 2; v++)
-              for (int j = 0; j < 4; j++) wasm_v128_store(o + (size_t)j * C + c + 4 * v, epilogue(acc[v][j], bias, c + 4 * v, act, va));
-          }
-          for (; c < C4; c += 4) {
-            v128_t acc[1][4];
-            for (int j = 0; j < 4; j++) acc[0][j] = wasm_f32x4_splat(0.f);
-            DW_TAPS(1, 4)
-            for (int j = 0; j < 4; j++) wasm_v128_store(o + (size_t)j * C + c, epilogue(acc[0][j], bias, c, act, va));
-          }
+        if (ow >= owLo && ow + 4 <= owHi) {
+          dw_block4(xb, filter, bias, yr, ow, ih0, khLo, khHi, W, C, KW, sw, dh, dw, pl, sw, 1, act, alpha);
+          ow += 4;
         } else {
-          for (; c + 16 <= C4; c += 16) {
-            v128_t acc[4][1];
-            for (int v = 0; v < 4; v++) acc[v][0] = wasm_f32x4_splat(0.f);
-            DW_TAPS(4, 1)
-            for (int v = 0; v < 4; v++) wasm_v128_store(o + c + 4 * v, epilogue(acc[v][0], bias, c + 4 * v, act, va));
-          }
-          for (; c < C4; c += 4) {
-            v128_t acc[1][1] = {{wasm_f32x4_splat(0.f)}};
-            DW_TAPS(1, 1)
-            wasm_v128_store(o + c, epilogue(acc[0][0], bias, c, act, va));
-          }
+          dw_column(xb, filter, bias, yr, ow, ih0, khLo, khHi, H, W, C, KW, sw, dh, dw, pl, act, alpha);
+          ow++;
         }
-        for (; c < C; c++) {
-          for (int j = 0; j < ncol; j++) {
-            float s = 0.f;
-            for (int kh = khLo; kh < khHi; kh++)
-              for (int kw = kwLo; kw < kwHi; kw++)
-                s += xb[(size_t)(ih0 + kh * dh) * rowC + (size_t)(iw0 + j * sw + kw * dw) * C + c] * filter[((size_t)kh * KW + kw) * C + c];
-            o[(size_t)j * C + c] = epilogue_f(s, bias, c, act, alpha);
-          }
-        }
-        ow += ncol;
       }
     }
   }
