@@ -345,29 +345,42 @@ static int conv_chunks(int* off, int* len, int KH, int KW, int C, int WP, int dh
   return n;
 }
 
-// y = act(y + bias) over rows of C: act 0 none, 1 relu, 2 relu6, 3 leaky relu (alpha).
+// Activations of the fused epilogues: act 0 none, 1 relu, 2 relu6, 3 leaky relu (slope alpha). pmax / pmin are one
+// instruction each (min / max cost V8 about six for their NaN and signed-zero rules); with v first a NaN stays NaN.
+static inline v128_t activate_v(v128_t v, int act, v128_t alpha) {
+  if (act == 1) v = wasm_f32x4_pmax(v, wasm_f32x4_splat(0.f));
+  else if (act == 2) v = wasm_f32x4_pmin(wasm_f32x4_pmax(v, wasm_f32x4_splat(0.f)), wasm_f32x4_splat(6.f));
+  else if (act == 3) v = wasm_v128_bitselect(v, wasm_f32x4_mul(v, alpha), wasm_f32x4_gt(v, wasm_f32x4_splat(0.f)));
+  return v;
+}
+
+// act(v + bias) on one vector of channels.
+static inline v128_t epilogue_v(v128_t v, v128_t bias, int act, v128_t alpha) {
+  return activate_v(wasm_f32x4_add(v, bias), act, alpha);
+}
+
+// act(v + bias[c..c+4)), bias may be null.
+static inline v128_t epilogue(v128_t v, const float* bias, int c, int act, v128_t alpha) {
+  return activate_v(bias ? wasm_f32x4_add(v, wasm_v128_load(bias + c)) : v, act, alpha);
+}
+
+static inline float epilogue_f(float v, const float* bias, int c, int act, float alpha) {
+  if (bias) v += bias[c];
+  if (act == 1) v = v > 0.f ? v : 0.f;
+  else if (act == 2) v = v > 0.f ? (v < 6.f ? v : 6.f) : 0.f;
+  else if (act == 3) v = v > 0.f ? v : v * alpha;
+  return v;
+}
+
+// y = act(y + bias) over rows of C (act as activate_v).
 EXPORT(bias_act)
 void bias_act(float* y, const float* bias, int R, int C, int act, float alpha) {
-  const v128_t zero = wasm_f32x4_splat(0.f), six = wasm_f32x4_splat(6.f), va = wasm_f32x4_splat(alpha);
+  const v128_t va = wasm_f32x4_splat(alpha);
   for (int r = 0; r < R; r++) {
     float* row = y + (size_t)r * C;
     int c = 0;
-    for (; c + 4 <= C; c += 4) {
-      v128_t v = wasm_v128_load(row + c);
-      if (bias) v = wasm_f32x4_add(v, wasm_v128_load(bias + c));
-      // pmax / pmin: one instruction each; with v first a NaN stays NaN.
-      if (act == 1) v = wasm_f32x4_pmax(v, zero);
-      else if (act == 2) v = wasm_f32x4_pmin(wasm_f32x4_pmax(v, zero), six);
-      else if (act == 3) v = wasm_v128_bitselect(v, wasm_f32x4_mul(v, va), wasm_f32x4_gt(v, zero));
-      wasm_v128_store(row + c, v);
-    }
-    for (; c < C; c++) {
-      float v = row[c] + (bias ? bias[c] : 0.f);
-      if (act == 1) v = v > 0.f ? v : 0.f;
-      else if (act == 2) v = v > 0.f ? (v < 6.f ? v : 6.f) : 0.f;
-      else if (act == 3) v = v > 0.f ? v : v * alpha;
-      row[c] = v;
-    }
+    for (; c + 4 <= C; c += 4) wasm_v128_store(row + c, epilogue(wasm_v128_load(row + c), bias, c, act, va));
+    for (; c < C; c++) row[c] = epilogue_f(row[c], bias, c, act, alpha);
   }
 }
 
@@ -904,27 +917,6 @@ void depthwise_backprop_filter(const float* x, const float* dy, float* dw_out, i
       }
     }
   }
-}
-
-// act(v + bias) on one vector of channels (act as bias_act: 0 none, 1 relu, 2 relu6, 3 leaky relu).
-static inline v128_t epilogue_v(v128_t v, v128_t bias, int act, v128_t alpha) {
-  v = wasm_f32x4_add(v, bias);
-  if (act == 1) v = wasm_f32x4_pmax(v, wasm_f32x4_splat(0.f));
-  else if (act == 2) v = wasm_f32x4_pmin(wasm_f32x4_pmax(v, wasm_f32x4_splat(0.f)), wasm_f32x4_splat(6.f));
-  else if (act == 3) v = wasm_v128_bitselect(v, wasm_f32x4_mul(v, alpha), wasm_f32x4_gt(v, wasm_f32x4_splat(0.f)));
-  return v;
-}
-
-static inline v128_t epilogue(v128_t v, const float* bias, int c, int act, v128_t alpha) {
-  return epilogue_v(v, bias ? wasm_v128_load(bias + c) : wasm_f32x4_splat(0.f), act, alpha);
-}
-
-static inline float epilogue_f(float v, const float* bias, int c, int act, float alpha) {
-  if (bias) v += bias[c];
-  if (act == 1) v = v > 0.f ? v : 0.f;
-  else if (act == 2) v = v > 0.f ? (v < 6.f ? v : 6.f) : 0.f;
-  else if (act == 3) v = v > 0.f ? v : v * alpha;
-  return v;
 }
 
 // Accumulators of `nc` channel vectors (1, 2 or 4) by `ncol` output columns (1 or 4) at x + (column j, vector v)
